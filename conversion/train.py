@@ -1,0 +1,203 @@
+"""Train the FER2013 emotion CNN (resumable; selects on public_test only).
+
+Usage::
+
+    python -m conversion.train --out runs/emotion            # full recipe
+    python -m conversion.train --out runs/emotion --resume   # continue from last.keras
+    python -m conversion.train --limit 500 --epochs 1 --out /tmp/smoke   # smoke run
+
+Writes to ``--out``: ``best.keras`` (best public_test accuracy), ``last.keras`` (for resume),
+``history.csv``, ``state.json`` and ``emotion.json`` (the model metadata).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from conversion.dataset import FER_CLASSES, FER_SIZE, Split, clean_train, load_fer2013
+from conversion.paths import fer2013_path
+from edge_monitor.crops import model_input
+from edge_monitor.errors import EdgeMonitorError
+from edge_monitor.metadata import ModelMetadata
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m conversion.train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=fer2013_path(), help="fer2013.npz, fer2013.csv or image folder")
+    p.add_argument("--out", type=Path, default=Path("runs/emotion"), help="output directory")
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine schedule)")
+    p.add_argument("--warmup-epochs", type=float, default=2.0)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--class-weight-power", type=float, default=0.5, help="0 = none, 1 = inverse frequency")
+    p.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128, 256])
+    p.add_argument("--convs", type=int, nargs="+", default=[1, 2, 2, 2])
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--erase-prob", type=float, default=0.5)
+    p.add_argument("--patience", type=int, default=15, help="early stopping on public_test accuracy")
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--limit", type=int, default=0, help="train on a subset of N images (smoke tests)")
+    p.add_argument("--no-clean", action="store_true", help="keep duplicate and blank training images")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
+    p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = all cores)")
+    return p.parse_args(argv)
+
+
+def class_weights(y: np.ndarray, power: float) -> np.ndarray:
+    """Per-class weights ``(N / (K * count)) ** power`` normalised to mean 1 over samples."""
+    counts = np.bincount(y, minlength=len(FER_CLASSES)).astype(np.float64)
+    w = (len(y) / (len(FER_CLASSES) * np.maximum(counts, 1))) ** power
+    w /= (w[y]).mean()
+    return w.astype(np.float32)
+
+
+def emotion_metadata(**extra) -> ModelMetadata:
+    """Metadata of the emotion model: the normalisation is fixed here, once."""
+    return ModelMetadata(
+        name="emotion",
+        labels=FER_CLASSES,
+        input_width=FER_SIZE,
+        input_height=FER_SIZE,
+        colour="gray",
+        scale=1.0 / 127.5,
+        offset=-1.0,
+        extra=dict(extra),
+    )
+
+
+def _dataset(split: Split, meta, weights, batch, seed, augment=None, shuffle=True):
+    import tensorflow as tf
+
+    x = model_input(split.x, meta)
+    y = np.eye(len(FER_CLASSES), dtype=np.float32)[split.y]
+    w = weights[split.y] if weights is not None else np.ones(len(split), np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((x, y, w))
+    if shuffle:
+        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch)
+    if augment is not None:
+        ds = ds.map(lambda a, b, c: (augment(a), b, c), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def train(args: argparse.Namespace) -> Path:
+    """Run the recipe; returns the path of the best checkpoint."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    from conversion.augment import make_augmenter
+    from conversion.model import build_cnn
+
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    keras.utils.set_random_seed(args.seed)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+
+    splits = load_fer2013(args.data)
+    train_split = splits.train
+    clean_stats = {}
+    if not args.no_clean:
+        train_split, clean_stats = clean_train(train_split)
+    if args.limit:
+        train_split = train_split.subset(args.limit, args.seed)
+    val_split = splits.public_test.subset(args.limit, args.seed) if args.limit else splits.public_test
+    print(f"train {len(train_split)} images (removed {clean_stats}), select on public_test {len(val_split)}")
+
+    meta = emotion_metadata()
+    weights = class_weights(train_split.y, args.class_weight_power)
+    augment = make_augmenter(erase_prob=args.erase_prob, seed=args.seed)
+    train_ds = _dataset(train_split, meta, weights, args.batch_size, args.seed, augment)
+    val_ds = _dataset(val_split, meta, None, 256, args.seed, shuffle=False)
+
+    steps_per_epoch = int(np.ceil(len(train_split) / args.batch_size))
+    state_path = out / "state.json"
+    last_path, best_path = out / "last.keras", out / "best.keras"
+    initial_epoch, best_val = 0, -1.0
+    if args.resume and last_path.exists():
+        model = keras.models.load_model(last_path)
+        state = json.loads(state_path.read_text())
+        initial_epoch, best_val = int(state["epoch"]), float(state["best_val_accuracy"])
+        print(f"resuming from {last_path} after epoch {initial_epoch} (best public_test {best_val:.4f})")
+    else:
+        model = build_cnn((FER_SIZE, FER_SIZE, 1), len(FER_CLASSES), args.widths, args.convs, args.dropout)
+        total = steps_per_epoch * args.epochs
+        warm = int(steps_per_epoch * args.warmup_epochs)
+        schedule = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=args.lr / 20,
+            decay_steps=max(1, total - warm),
+            alpha=0.01,
+            warmup_target=args.lr,
+            warmup_steps=warm,
+        )
+        model.compile(
+            optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=args.weight_decay),
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
+            metrics=["accuracy"],
+            weighted_metrics=[],
+        )
+        if (out / "history.csv").exists():
+            (out / "history.csv").unlink()
+    model.summary(print_fn=lambda s, **_: print(s))
+
+    class State(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.best = best_val
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.best = max(self.best, float(logs.get("val_accuracy", -1)))
+            state_path.write_text(json.dumps({"epoch": epoch + 1, "best_val_accuracy": self.best}))
+
+    callbacks = [
+        keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", mode="max", save_best_only=True),
+        keras.callbacks.ModelCheckpoint(last_path),
+        keras.callbacks.CSVLogger(out / "history.csv", append=True),
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=args.patience),
+        State(),
+    ]
+    if best_val >= 0:
+        callbacks[0].best = best_val
+    t0 = time.monotonic()
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=args.epochs,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+    elapsed = time.monotonic() - t0
+    recipe = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    meta = emotion_metadata(recipe=recipe, train_images=len(train_split), removed=clean_stats)
+    meta.save(out / "emotion.json")
+    prev = json.loads((out / "timing.json").read_text()) if args.resume and (out / "timing.json").exists() else {}
+    timing = {"train_seconds": prev.get("train_seconds", 0.0) + elapsed, "cpu_count": os.cpu_count()}
+    (out / "timing.json").write_text(json.dumps(timing, indent=2))
+    print(f"done in {elapsed / 60:.1f} min; best public_test accuracy in {best_path}")
+    return best_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        train(args)
+    except EdgeMonitorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

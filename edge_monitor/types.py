@@ -1,0 +1,79 @@
+"""Values passed between the pipeline's stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """An axis-aligned face rectangle in full-frame pixel coordinates."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def area(self) -> int:
+        """Area in pixels."""
+        return self.w * self.h
+
+    @property
+    def center(self) -> tuple[float, float]:
+        """Centre point (x, y)."""
+        return (self.x + self.w / 2.0, self.y + self.h / 2.0)
+
+    def clip(self, width: int, height: int) -> FaceBox:
+        """Return the part of the box inside a ``width`` x ``height`` frame."""
+        x0, y0 = max(0, self.x), max(0, self.y)
+        x1, y1 = min(width, self.x + self.w), min(height, self.y + self.h)
+        return FaceBox(x0, y0, max(0, x1 - x0), max(0, y1 - y0))
+
+    def expand(self, margin: float) -> FaceBox:
+        """Return the box grown by ``margin`` times its size on every side."""
+        dx, dy = int(round(self.w * margin)), int(round(self.h * margin))
+        return FaceBox(self.x - dx, self.y - dy, self.w + 2 * dx, self.h + 2 * dy)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One camera or video frame.
+
+    Attributes:
+        bgr: The colour image, HxWx3 uint8 in BGR order.
+        gray: The same image in grey, HxW uint8.
+        t: Time of capture in seconds (clip time on replay, monotonic time live).
+        index: Frame number from the start of the run, starting at 0.
+    """
+
+    bgr: np.ndarray
+    gray: np.ndarray
+    t: float
+    index: int
+
+    @property
+    def width(self) -> int:
+        """Frame width in pixels."""
+        return int(self.gray.shape[1])
+
+    @property
+    def height(self) -> int:
+        """Frame height in pixels."""
+        return int(self.gray.shape[0])
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Class probabilities from one classifier call."""
+
+    probs: np.ndarray
+    labels: tuple[str, ...]
+
+    @property
+    def top(self) -> tuple[str, float]:
+        """The most probable label and its probability."""
+        i = int(np.argmax(self.probs))
+        return self.labels[i], float(self.probs[i])
