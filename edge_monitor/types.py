@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -77,3 +77,60 @@ class Prediction:
         """The most probable label and its probability."""
         i = int(np.argmax(self.probs))
         return self.labels[i], float(self.probs[i])
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something worth logging: one JSON Lines record.
+
+    Attributes:
+        kind: Event kind (``start``, ``face_found``, ``face_lost``, ``emotion``, ``summary``, ...).
+        t: Seconds since the start of the run (clip time on replay).
+        frame: Frame index the event belongs to.
+        data: Kind-specific fields, JSON-serialisable.
+    """
+
+    kind: str
+    t: float
+    frame: int
+    data: dict = field(default_factory=dict)
+
+    def to_record(self) -> dict:
+        """The JSON object written to the event log: ``t``, ``frame``, ``kind`` first."""
+        return {"t": round(float(self.t), 3), "frame": int(self.frame), "kind": self.kind, **self.data}
+
+
+@dataclass(frozen=True)
+class EmotionState:
+    """The stable emotion reported by the emotion window.
+
+    Attributes:
+        label: Stable emotion, or None until enough face time has been seen.
+        confidence: Mean probability of ``label`` over the window.
+        distribution: Mean probability of every label over the window.
+    """
+
+    label: str | None
+    confidence: float
+    distribution: dict[str, float]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What the pipeline made of one frame.
+
+    Attributes:
+        frame: The frame.
+        face: The driver's face box in this frame, or None.
+        face_present: Debounced face presence (what ``face_found``/``face_lost`` report).
+        emotion: This frame's emotion prediction, or None without a face.
+        stable: The windowed, hysteresis-filtered emotion.
+        events: Events raised by this frame.
+    """
+
+    frame: Frame
+    face: FaceBox | None
+    face_present: bool
+    emotion: Prediction | None
+    stable: EmotionState
+    events: tuple[Event, ...] = ()
