@@ -81,7 +81,9 @@ def _load_npz(p: Path) -> Splits:
                 parts[name] = _checked(x, y, f"{p}:{name}")
             classes = tuple(str(c) for c in d["classes"]) if "classes" in d.files else FER_CLASSES
     except KeyError as exc:
-        raise DatasetError(f"{p} lacks array {exc}; expected x_/y_ train, public_test, private_test") from None
+        raise DatasetError(
+            f"{p} lacks array {exc}; expected x_/y_ train, public_test, private_test"
+        ) from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise DatasetError(f"{p} is not a readable npz ({exc}); download it again") from None
     if classes != FER_CLASSES:
@@ -123,7 +125,9 @@ def _read_folder(root: Path) -> Split:
     for label, name in enumerate(FER_CLASSES):
         d = root / name
         if not d.is_dir():
-            raise DatasetError(f"{root} lacks class folder {name}/; expected one folder per class {FER_CLASSES}")
+            raise DatasetError(
+                f"{root} lacks class folder {name}/; expected one folder per class {FER_CLASSES}"
+            )
         for f in sorted(d.iterdir()):
             if f.suffix.lower() not in _IMAGE_EXT:
                 continue

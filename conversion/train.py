@@ -30,7 +30,9 @@ from edge_monitor.metadata import ModelMetadata
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m conversion.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, default=fer2013_path(), help="fer2013.npz, fer2013.csv or image folder")
+    p.add_argument(
+        "--data", type=Path, default=fer2013_path(), help="fer2013.npz, fer2013.csv or image folder"
+    )
     p.add_argument("--out", type=Path, default=Path("runs/emotion"), help="output directory")
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=64)
@@ -182,7 +184,11 @@ def train(args: argparse.Namespace) -> Path:
     recipe = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     meta = emotion_metadata(recipe=recipe, train_images=len(train_split), removed=clean_stats)
     meta.save(out / "emotion.json")
-    prev = json.loads((out / "timing.json").read_text()) if args.resume and (out / "timing.json").exists() else {}
+    prev = (
+        json.loads((out / "timing.json").read_text())
+        if args.resume and (out / "timing.json").exists()
+        else {}
+    )
     timing = {"train_seconds": prev.get("train_seconds", 0.0) + elapsed, "cpu_count": os.cpu_count()}
     (out / "timing.json").write_text(json.dumps(timing, indent=2))
     print(f"done in {elapsed / 60:.1f} min; best public_test accuracy in {best_path}")

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edge_monitor.errors import ModelError
+from edge_monitor.errors import ModelFormatError, ModelNotFoundError
 
 _COLOURS = ("gray",)
 
@@ -45,11 +45,15 @@ class ModelMetadata:
 
     def __post_init__(self) -> None:
         if not self.labels:
-            raise ModelError(f"model metadata '{self.name}' has no labels; regenerate it with conversion")
+            raise ModelFormatError(
+                f"model metadata '{self.name}' has no labels; regenerate it with conversion"
+            )
         if self.input_width <= 0 or self.input_height <= 0:
-            raise ModelError(f"model metadata '{self.name}' has a non-positive input size")
+            raise ModelFormatError(f"model metadata '{self.name}' has a non-positive input size")
         if self.colour not in _COLOURS:
-            raise ModelError(f"model metadata '{self.name}': colour {self.colour!r} is not one of {_COLOURS}")
+            raise ModelFormatError(
+                f"model metadata '{self.name}': colour {self.colour!r} is not one of {_COLOURS}"
+            )
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -77,11 +81,13 @@ class ModelMetadata:
         try:
             raw = json.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ModelError(f"model metadata not found: {p}; put the .json beside the .tflite") from None
+            raise ModelNotFoundError(
+                f"model metadata not found: {p}; put the .json beside the .tflite"
+            ) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelError(f"model metadata {p} is not valid JSON ({exc}); regenerate it") from None
+            raise ModelFormatError(f"model metadata {p} is not valid JSON ({exc}); regenerate it") from None
         if not isinstance(raw, dict):
-            raise ModelError(f"model metadata {p} must be a JSON object")
+            raise ModelFormatError(f"model metadata {p} must be a JSON object")
         try:
             return cls(
                 name=str(raw["name"]),
@@ -95,4 +101,6 @@ class ModelMetadata:
                 extra=dict(raw.get("extra", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"model metadata {p} is missing or has a bad field ({exc}); regenerate it") from None
+            raise ModelFormatError(
+                f"model metadata {p} is missing or has a bad field ({exc}); regenerate it"
+            ) from None

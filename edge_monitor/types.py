@@ -34,7 +34,7 @@ class FaceBox:
 
     def expand(self, margin: float) -> FaceBox:
         """Return the box grown by ``margin`` times its size on every side."""
-        dx, dy = int(round(self.w * margin)), int(round(self.h * margin))
+        dx, dy = round(self.w * margin), round(self.h * margin)
         return FaceBox(self.x - dx, self.y - dy, self.w + 2 * dx, self.h + 2 * dy)
 
 
@@ -121,7 +121,8 @@ class StepResult:
 
     Attributes:
         frame: The frame.
-        face: The driver's face box in this frame, or None.
+        face: The driver's face box in this frame (possibly held over a missed detection), or None.
+        face_detected: True when the detector found the face in this very frame.
         face_present: Debounced face presence (what ``face_found``/``face_lost`` report).
         emotion: This frame's emotion prediction, or None without a face.
         stable: The windowed, hysteresis-filtered emotion.
@@ -130,6 +131,7 @@ class StepResult:
 
     frame: Frame
     face: FaceBox | None
+    face_detected: bool
     face_present: bool
     emotion: Prediction | None
     stable: EmotionState

@@ -1,0 +1,159 @@
+"""Full-integer (int8) post-training quantization of a trained Keras model, then verification.
+
+Usage::
+
+    python -m conversion.quantize --keras runs/emotion/best.keras --out models/emotion.tflite
+
+The representative set is drawn, stratified by class, from the *training* split and preprocessed
+by ``edge_monitor.crops`` exactly as on the device. Verification runs the int8 model through
+the device's runtime (:class:`edge_monitor.inference.TfliteClassifier`) on private_test and
+reports top-1 agreement with the float model and the accuracy drop; both go into the metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from conversion.dataset import FER_CLASSES, Split, load_fer2013
+from conversion.paths import MODELS, fer2013_path
+from edge_monitor.crops import model_input
+from edge_monitor.errors import EdgeMonitorError
+from edge_monitor.inference import TfliteClassifier
+from edge_monitor.metadata import ModelMetadata
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m conversion.quantize", description=__doc__.split("\n\n")[0])
+    p.add_argument("--keras", type=Path, default=Path("runs/emotion/best.keras"), help="trained float model")
+    p.add_argument(
+        "--meta", type=Path, default=None, help="metadata JSON (default: emotion.json beside --keras)"
+    )
+    p.add_argument("--data", type=Path, default=fer2013_path())
+    p.add_argument("--out", type=Path, default=MODELS / "emotion.tflite")
+    p.add_argument("--calibration", type=int, default=1000, help="representative images (>= 300)")
+    p.add_argument("--limit", type=int, default=0, help="verify on a subset (smoke tests)")
+    p.add_argument("--seed", type=int, default=7)
+    return p.parse_args(argv)
+
+
+def representative_images(split: Split, n: int, seed: int) -> np.ndarray:
+    """``n`` training images, the same share from every class, uint8 (n, H, W)."""
+    rng = np.random.default_rng(seed)
+    classes = np.unique(split.y)
+    per = int(np.ceil(n / len(classes)))
+    idx = np.concatenate([rng.permutation(np.flatnonzero(split.y == c))[:per] for c in classes])
+    return split.x[rng.permutation(idx)[:n]]
+
+
+def convert_int8(model, calibration: np.ndarray) -> bytes:
+    """Convert a Keras model to a full-integer TFLite flatbuffer with int8 input and output.
+
+    Args:
+        model: Keras model taking (1, H, W, 1) float input.
+        calibration: Preprocessed float batch (N, H, W, 1) from the training split.
+    """
+    import tempfile
+
+    import keras
+    import tensorflow as tf
+
+    def representative():
+        for i in range(calibration.shape[0]):
+            yield [calibration[i : i + 1]]
+
+    # Keras 3 models convert reliably through an exported SavedModel with a fixed batch of 1
+    # (a concrete function of the live model keeps resource variables: READ_VARIABLE ops).
+    shape = (1, *model.input_shape[1:])
+    with tempfile.TemporaryDirectory() as tmp:
+        export = keras.export.ExportArchive()
+        export.track(model)
+        export.add_endpoint(
+            name="serve",
+            fn=lambda x: model(x, training=False),
+            input_signature=[tf.TensorSpec(shape, tf.float32, name="image")],
+        )
+        export.write_out(tmp, verbose=False)
+        conv = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serve"])
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = representative
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = tf.int8
+        conv.inference_output_type = tf.int8
+        return conv.convert()
+
+
+def verify(model, classifier: TfliteClassifier, split: Split, meta: ModelMetadata) -> dict:
+    """Compare the float model with the int8 one on ``split``."""
+    x = model_input(split.x, meta)
+    p_float = model.predict(x, batch_size=256, verbose=0)
+    p_int8 = classifier.predict_probs(x)
+    top_f, top_q = p_float.argmax(1), p_int8.argmax(1)
+    acc_f, acc_q = float((top_f == split.y).mean()), float((top_q == split.y).mean())
+    return {
+        "images": len(split),
+        "float_accuracy": acc_f,
+        "int8_accuracy": acc_q,
+        "drop_pp": 100.0 * (acc_f - acc_q),
+        "top1_agreement": float((top_f == top_q).mean()),
+    }
+
+
+def quantize(args: argparse.Namespace) -> dict:
+    """Quantize, write ``.tflite`` + ``.json``, verify; returns the verification numbers."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    if args.calibration < 300:
+        raise SystemExit("--calibration must be at least 300 images")
+    meta_path = args.meta or args.keras.with_name("emotion.json")
+    meta = ModelMetadata.load(meta_path)
+    splits = load_fer2013(args.data)
+    model = keras.models.load_model(args.keras, compile=False)
+    calib = model_input(representative_images(splits.train, args.calibration, args.seed), meta)
+    flat = convert_int8(model, calib)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".tflite.tmp")
+    tmp.write_bytes(flat)
+    classifier = TfliteClassifier(tmp, meta, threads=os.cpu_count() or 1)
+    test = splits.private_test.subset(args.limit, args.seed) if args.limit else splits.private_test
+    result = verify(model, classifier, test, meta)
+    classifier.close()
+    result["calibration_images"] = args.calibration
+    result["file_bytes"] = len(flat)
+    tmp.replace(args.out)
+    out_meta = ModelMetadata(
+        name=meta.name,
+        labels=meta.labels,
+        input_width=meta.input_width,
+        input_height=meta.input_height,
+        colour=meta.colour,
+        scale=meta.scale,
+        offset=meta.offset,
+        metrics={"private_test": result},
+        extra=meta.extra,
+    )
+    out_meta.save(args.out.with_suffix(".json"))
+    print(json.dumps(result, indent=2))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        quantize(args)
+    except EdgeMonitorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+__all__ = ["FER_CLASSES", "convert_int8", "main", "quantize", "representative_images", "verify"]
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""The ``edge-monitor`` command: build the pipeline from options and config, run it, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from edge_monitor import __version__
+from edge_monitor.config import Config, dump_yaml, load_config
+from edge_monitor.errors import EdgeMonitorError, VideoTruncatedError
+from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector
+from edge_monitor.inference import load_classifier
+from edge_monitor.outputs.sinks import AnnotateSink, ConsoleSink, EventLogSink, ProgressSink, Sink
+from edge_monitor.paths import model_path
+from edge_monitor.pipeline import Pipeline
+from edge_monitor.service import Runner
+from edge_monitor.sources import FrameSource
+
+log = logging.getLogger("edge_monitor")
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (built on demand, never at import time)."""
+    p = argparse.ArgumentParser(
+        prog="edge-monitor",
+        description="Driver drowsiness and emotion monitor: camera or clip → face → int8 TFLite → events.",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--camera", type=int, metavar="N", help="OpenCV camera index (USB webcam)")
+    src.add_argument("--picamera", action="store_true", help="the Raspberry Pi camera (picamera2)")
+    src.add_argument("--video", type=Path, metavar="PATH", help="replay a recorded clip")
+    p.add_argument("--realtime", action="store_true", help="pace a replay to the clip's frame rate")
+    p.add_argument("--config", type=Path, metavar="FILE", help="YAML config overriding the defaults")
+    p.add_argument("--validate-config", action="store_true", help="check the config and exit")
+    p.add_argument("--print-config", action="store_true", help="print the effective config as YAML and exit")
+    p.add_argument("--events", type=Path, metavar="FILE.jsonl", help="append events to this JSON Lines file")
+    p.add_argument("--annotate", type=Path, metavar="OUT.mp4", help="write the frames with boxes and labels")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    p.add_argument("--quiet", action="store_true", help="do not print events on stdout")
+    p.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity"
+    )
+    p.add_argument("--version", action="version", version=f"edge-monitor {__version__}")
+    return p
+
+
+def open_source(args: argparse.Namespace, cfg: Config) -> FrameSource:
+    """The frame source chosen by the options, else by ``source.kind`` in the config."""
+    if args.video is not None:
+        from edge_monitor.sources.replay import VideoFileSource
+
+        return VideoFileSource(args.video, realtime=args.realtime)
+    if args.camera is not None or (not args.picamera and cfg.source.kind == "opencv"):
+        from edge_monitor.sources.camera import OpenCvCamera
+
+        index = args.camera if args.camera is not None else cfg.source.camera_index
+        return OpenCvCamera(index, cfg.source.width, cfg.source.height, cfg.source.fps)
+    from edge_monitor.sources.picam import PicameraSource
+
+    return PicameraSource(cfg.source.width, cfg.source.height, cfg.source.fps)
+
+
+def _install_signal_handlers(stop: threading.Event) -> dict:
+    previous = {}
+
+    def handler(signum, _frame):
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build and run; raises :class:`EdgeMonitorError` on bad input."""
+    cfg = load_config(args.config)
+    if args.print_config:
+        sys.stdout.write(dump_yaml(cfg))
+        return 0
+    if args.validate_config:
+        print(f"config OK: {args.config or 'built-in defaults'}")
+        return 0
+    if args.max_frames is not None and args.max_frames < 1:
+        raise EdgeMonitorError("--max-frames must be at least 1")
+
+    emotion_path = model_path(cfg.models.emotion, "emotion")
+    classifier = load_classifier(emotion_path, threads=cfg.models.threads)
+    tracker = DriverFaceTracker(HaarFaceDetector(cfg.detector), cfg.detector, cfg.face)
+    pipeline = Pipeline(tracker, classifier, cfg)
+    source = open_source(args, cfg)
+
+    sinks: list[Sink] = []
+    try:
+        if sys.stderr.isatty() and not source.live:
+            sinks.append(ProgressSink(source.frame_count))
+        if not args.quiet:
+            sinks.append(ConsoleSink())
+        events_path = args.events or (Path(cfg.events.path) if cfg.events.path else None)
+        if events_path is not None:
+            from edge_monitor.outputs.events import EventLog
+
+            sinks.append(EventLogSink(EventLog(events_path)))
+        if args.annotate is not None:
+            from edge_monitor.outputs.annotate import VideoAnnotator
+
+            sinks.append(AnnotateSink(VideoAnnotator(args.annotate, source.fps, source.size)))
+    except BaseException:
+        for sink in sinks:
+            sink.close()
+        source.close()
+        raise
+
+    stop = threading.Event()
+    previous = _install_signal_handlers(stop)
+    runner = Runner(
+        source,
+        pipeline,
+        sinks,
+        stop=stop,
+        max_frames=args.max_frames,
+        start_info={"model": str(emotion_path), "config": str(args.config) if args.config else None},
+    )
+    try:
+        summary = runner.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        classifier.close()
+    if not args.quiet:
+        print(summary.report(runner.wall_s))
+    if getattr(source, "ended_early", False):
+        raise VideoTruncatedError(
+            f"{args.video} ended after {summary.frames} of {source.frame_count} frames: it is truncated;"
+            " the events up to there are written"
+        )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return run(args)
+    except EdgeMonitorError as exc:
+        print(f"edge-monitor: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("edge-monitor: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

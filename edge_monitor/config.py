@@ -1,0 +1,268 @@
+"""Typed, frozen, strict configuration loaded from YAML.
+
+Every field has a default, bounds and a one-line description (``spec``). ``load_config`` merges
+a user file over the packaged defaults; unknown keys, wrong types and out-of-range values are
+:class:`ConfigError` naming the dotted key path, the value, the reason and the YAML line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from edge_monitor.errors import (
+    ConfigError,
+    ConfigKeyError,
+    ConfigRangeError,
+    ConfigSyntaxError,
+    ConfigTypeError,
+)
+
+
+def spec(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None, choices=None) -> Any:
+    """A config field: its default, description and allowed range or choices."""
+    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi, "choices": choices})
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """The live camera (--camera/--picamera/--video on the command line take precedence)."""
+
+    kind: str = spec("picamera", "camera used without a source option", choices=("picamera", "opencv"))
+    camera_index: int = spec(0, "OpenCV camera index for kind opencv", lo=0, hi=63)
+    width: int = spec(640, "capture width in pixels", lo=160, hi=4096)
+    height: int = spec(480, "capture height in pixels", lo=120, hi=4096)
+    fps: float = spec(30.0, "requested camera frame rate", lo=1, hi=120)
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    """Model files; an empty path means the model shipped with the package."""
+
+    emotion: str = spec("", "emotion .tflite (metadata: the .json beside it); empty = shipped model")
+    threads: int = spec(1, "TFLite interpreter threads", lo=1, hi=8)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Haar face detection on a downscaled grey frame, searching near the last face."""
+
+    cascade: str = spec(
+        "haarcascade_frontalface_default.xml", "cascade file: a name in cv2.data.haarcascades or a path"
+    )
+    detect_width_px: int = spec(320, "frames are downscaled to this width for detection", lo=80, hi=1920)
+    scale_factor: float = spec(1.1, "Haar pyramid scale step", lo=1.01, hi=2.0)
+    min_neighbors: int = spec(5, "Haar detections needed to accept a face", lo=1, hi=20)
+    min_face_frac: float = spec(0.12, "smallest face, as a fraction of the frame height", lo=0.02, hi=1.0)
+    roi_margin: float = spec(0.5, "search region = last face grown by this fraction per side", lo=0.1, hi=3.0)
+    full_scan_interval_s: float = spec(
+        1.0, "scan the whole frame at least this often while tracking (finds a larger face)", lo=0.0, hi=60.0
+    )
+
+
+@dataclass(frozen=True)
+class FaceConfig:
+    """Debouncing of face presence, so one missed detection is not a lost face."""
+
+    lost_after_s: float = spec(0.3, "no face for this long reports face_lost", lo=0.0, hi=10.0)
+    found_after_s: float = spec(0.1, "a face for this long reports face_found", lo=0.0, hi=10.0)
+    hold_box_s: float = spec(0.25, "reuse the last box for a frame with a missed detection", lo=0.0, hi=2.0)
+
+
+@dataclass(frozen=True)
+class EmotionConfig:
+    """The sliding emotion window and its hysteresis."""
+
+    window_s: float = spec(2.0, "sliding window length in seconds", lo=0.2, hi=60.0)
+    min_face_s: float = spec(0.5, "face time in the window needed to report an emotion", lo=0.0, hi=60.0)
+    switch_margin: float = spec(
+        0.08, "a new emotion must beat the current one by this mean probability", lo=0.0, hi=1.0
+    )
+    min_hold_s: float = spec(1.0, "the reported emotion is held at least this long", lo=0.0, hi=60.0)
+    flip_tta: bool = spec(False, "average each face with its mirror image (2x inference cost)")
+
+
+@dataclass(frozen=True)
+class EventsConfig:
+    """The JSON Lines event log."""
+
+    path: str = spec("", "event log file (appended); empty = none unless --events is given")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration."""
+
+    source: SourceConfig = field(default_factory=SourceConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    face: FaceConfig = field(default_factory=FaceConfig)
+    emotion: EmotionConfig = field(default_factory=EmotionConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
+
+
+def _is_section(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _type_name(tp: Any) -> str:
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(tp, str(tp))
+
+
+def _line(node: yaml.Node | None) -> str:
+    return f" (line {node.start_mark.line + 1})" if node is not None else ""
+
+
+def _coerce(value: Any, tp: Any, path: str, node: yaml.Node | None, meta: dict) -> Any:
+    where = _line(node)
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok:
+            value = float(value)
+            if not math.isfinite(value):
+                raise ConfigRangeError(f"{path}: {value!r} is not a finite number{where}")
+    elif tp is str:
+        ok = isinstance(value, str)
+    else:  # pragma: no cover - only the types above are used
+        raise TypeError(tp)
+    if not ok:
+        raise ConfigTypeError(
+            f"{path}: {value!r} is {type(value).__name__}, expected {_type_name(tp)}{where}"
+        )
+    lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ConfigRangeError(f"{path}: {value!r} is out of range, must be between {lo} and {hi}{where}")
+    if choices is not None and value not in choices:
+        raise ConfigRangeError(f"{path}: {value!r} is not one of {', '.join(map(str, choices))}{where}")
+    return value
+
+
+def _build(cls: type, data: Any, node: yaml.Node | None, prefix: str, base: Any) -> Any:
+    if data is None:
+        return base
+    if not isinstance(data, dict):
+        what = prefix or "the config file"
+        raise ConfigTypeError(f"{what}: expected a mapping of keys, got {type(data).__name__}{_line(node)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    key_nodes = {}
+    if isinstance(node, yaml.MappingNode):
+        key_nodes = {k.value: (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+    changes = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        knode, vnode = key_nodes.get(key, (node, None))
+        if key not in fields:
+            known = ", ".join(fields)
+            raise ConfigKeyError(f"{path}: unknown key{_line(knode)}; known keys here: {known}")
+        tp = hints[key]
+        if _is_section(tp):
+            changes[key] = _build(tp, value, vnode, path, getattr(base, key))
+        else:
+            changes[key] = _coerce(value, tp, path, vnode or knode, dict(fields[key].metadata))
+    return dataclasses.replace(base, **changes)
+
+
+def _validate_defaults(obj: Any, prefix: str = "") -> None:
+    # The packaged defaults go through the same checks as a user's file.
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        path = f"{prefix}.{f.name}" if prefix else f.name
+        if dataclasses.is_dataclass(value):
+            _validate_defaults(value, path)
+        else:
+            _coerce(value, typing.get_type_hints(type(obj))[f.name], path, None, dict(f.metadata))
+
+
+def parse_config(text: str, source: str = "<config>", base: Config | None = None) -> Config:
+    """Parse YAML text over ``base`` (default: the built-in defaults)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigSyntaxError(f"{source}: YAML syntax error{where}: {problem}") from None
+    try:
+        return _build(Config, data, node, "", base or Config())
+    except ConfigError as exc:
+        raise type(exc)(f"{source}: {exc}") from None
+
+
+def default_config_text() -> str:
+    """The packaged ``default.yaml``."""
+    return resources.files("edge_monitor").joinpath("default.yaml").read_text(encoding="utf-8")
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """The packaged defaults, overridden by the YAML file at ``path`` if given.
+
+    Raises:
+        ConfigError: The file is missing or unreadable, or holds an invalid setting.
+    """
+    base = Config()
+    _validate_defaults(base)
+    base = parse_config(default_config_text(), "default.yaml", base)
+    if path is None:
+        return base
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc}") from None
+    return parse_config(text, str(p), base)
+
+
+def to_dict(cfg: Any) -> dict:
+    """The config as plain nested dicts."""
+    return dataclasses.asdict(cfg)
+
+
+def dump_yaml(cfg: Config) -> str:
+    """The effective config as YAML, each key with its description as a comment."""
+    lines: list[str] = []
+
+    def walk(obj: Any, indent: int) -> None:
+        pad = "  " * indent
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if dataclasses.is_dataclass(value):
+                doc = (type(value).__doc__ or "").strip().splitlines()[0]
+                lines.append(f"{pad}{f.name}:  # {doc}")
+                walk(value, indent + 1)
+            else:
+                scalar = yaml.safe_dump(value, default_flow_style=True).strip()
+                scalar = scalar.removesuffix("\n...").removesuffix("...").strip()
+                lines.append(f"{pad}{f.name}: {scalar}  # {f.metadata['doc']}")
+
+    walk(cfg, 0)
+    return "\n".join(lines) + "\n"
+
+
+__all__ = [
+    "Config",
+    "DetectorConfig",
+    "EmotionConfig",
+    "EventsConfig",
+    "FaceConfig",
+    "ModelsConfig",
+    "SourceConfig",
+    "dump_yaml",
+    "load_config",
+    "parse_config",
+    "to_dict",
+]

@@ -1,0 +1,133 @@
+"""Haar face detection on a downscaled grey frame, and tracking of the driver's face.
+
+The driver is the largest face. Between full scans, the detector searches only around the last
+box (a region a few times the face's size), which is several times cheaper than the whole frame.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge_monitor.config import DetectorConfig, FaceConfig
+from edge_monitor.errors import ModelFormatError, ModelNotFoundError
+from edge_monitor.types import FaceBox
+
+
+def cascade_path(name: str) -> Path:
+    """Resolve a cascade name from ``cv2.data.haarcascades``, or a path as given."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    bundled = Path(cv2.data.haarcascades) / name
+    if bundled.is_file():
+        return bundled
+    raise ModelNotFoundError(
+        f"Haar cascade not found: {name}; give a path or a file name from {cv2.data.haarcascades}"
+    )
+
+
+class HaarFaceDetector:
+    """OpenCV's Haar cascade, built once, run on a downscaled copy of the grey frame.
+
+    Args:
+        cfg: Detector settings.
+
+    Raises:
+        ModelNotFoundError: The cascade file does not exist.
+        ModelFormatError: The file is not a Haar cascade.
+    """
+
+    def __init__(self, cfg: DetectorConfig) -> None:
+        self.cfg = cfg
+        path = cascade_path(cfg.cascade)
+        self._cascade = cv2.CascadeClassifier(str(path))
+        if self._cascade.empty():
+            raise ModelFormatError(f"{path} is not a Haar cascade XML file")
+
+    def detect(self, gray: np.ndarray, roi: FaceBox | None = None) -> list[FaceBox]:
+        """Faces in ``gray`` (or only inside ``roi``), in full-frame coordinates, largest first."""
+        h, w = gray.shape
+        region = FaceBox(0, 0, w, h) if roi is None else roi.clip(w, h)
+        if region.w < 8 or region.h < 8:
+            return []
+        patch = gray[region.y : region.y + region.h, region.x : region.x + region.w]
+        # One scale for the whole frame keeps ROI searches and full scans consistent.
+        scale = min(1.0, self.cfg.detect_width_px / w)
+        if scale < 1.0:
+            size = (max(1, round(region.w * scale)), max(1, round(region.h * scale)))
+            patch = cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
+        min_px = max(12, int(self.cfg.min_face_frac * h * scale))
+        found = self._cascade.detectMultiScale(
+            patch,
+            scaleFactor=self.cfg.scale_factor,
+            minNeighbors=self.cfg.min_neighbors,
+            minSize=(min_px, min_px),
+        )
+        boxes = [
+            FaceBox(
+                region.x + round(x / scale),
+                region.y + round(y / scale),
+                round(bw / scale),
+                round(bh / scale),
+            )
+            for (x, y, bw, bh) in np.asarray(found).reshape(-1, 4)
+        ]
+        return sorted(boxes, key=lambda b: b.area, reverse=True)
+
+
+class DriverFaceTracker:
+    """Keeps the driver's face box from frame to frame.
+
+    A full scan runs when there is no recent face or when ``full_scan_interval_s`` has passed
+    (so a larger face entering is picked up); otherwise only the region around the last box is
+    searched, falling back to a full scan in the same frame when that misses. A box is held for
+    ``hold_box_s`` across missed detections so a single miss does not drop the face.
+
+    Args:
+        detector: The face detector.
+        detector_cfg: Search settings.
+        face_cfg: Hold time.
+    """
+
+    def __init__(
+        self, detector: HaarFaceDetector, detector_cfg: DetectorConfig, face_cfg: FaceConfig
+    ) -> None:
+        self._detector = detector
+        self._dcfg = detector_cfg
+        self._fcfg = face_cfg
+        self._last: FaceBox | None = None
+        self._last_seen_t = float("-inf")
+        self._last_full_t = float("-inf")
+        self.full_scans = 0
+        self.roi_scans = 0
+
+    def update(self, gray: np.ndarray, now: float) -> tuple[FaceBox | None, bool]:
+        """Find the driver's face in this frame.
+
+        Args:
+            gray: The grey frame.
+            now: Frame time in seconds.
+
+        Returns:
+            The face box (possibly held from an earlier frame) and whether it was detected in
+            this frame.
+        """
+        faces: list[FaceBox] = []
+        due = now - self._last_full_t >= self._dcfg.full_scan_interval_s
+        if self._last is not None and not due:
+            self.roi_scans += 1
+            faces = self._detector.detect(gray, self._last.expand(self._dcfg.roi_margin))
+        if not faces:
+            self.full_scans += 1
+            self._last_full_t = now
+            faces = self._detector.detect(gray)
+        if faces:
+            self._last, self._last_seen_t = faces[0], now
+            return faces[0], True
+        if self._last is not None and now - self._last_seen_t <= self._fcfg.hold_box_s:
+            return self._last, False
+        self._last = None
+        return None, False

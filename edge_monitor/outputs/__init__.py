@@ -1,0 +1,1 @@
+"""Outputs of a run: the JSON Lines event log and the annotated video."""

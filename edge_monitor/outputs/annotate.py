@@ -1,0 +1,168 @@
+"""The annotated video: each frame with the face box, its emotion and a status panel."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Self
+
+import cv2
+import numpy as np
+
+from edge_monitor.errors import OutputError
+from edge_monitor.types import StepResult
+
+_FOURCCS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_GREEN = (0, 255, 0)
+_WHITE = (255, 255, 255)
+_BLACK = (0, 0, 0)
+_DEFAULT_FPS = 30.0
+
+
+def _percent(p: float) -> str:
+    return f"{p:.0%}" if math.isfinite(p) else "?"
+
+
+def draw_overlay(bgr: np.ndarray, result: StepResult, extra_lines: Sequence[str] = ()) -> np.ndarray:
+    """Draw the face box, its emotion and a status panel on a copy of ``bgr``.
+
+    Args:
+        bgr: HxWx3 uint8 image (HxW grey is accepted); not modified.
+        result: The pipeline's result for this frame.
+        extra_lines: Further status panel lines (e.g. alert level, eye state).
+
+    Returns:
+        The annotated copy, same size as ``bgr``.
+    """
+    out = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR) if bgr.ndim == 2 else bgr.copy()
+    height, width = out.shape[:2]
+    # Sizes follow the frame height, so text reads the same on 640x360 and 1920x1080.
+    font_scale = max(0.3, height / 900.0)
+    text_thick = max(1, round(height / 540.0))
+    box_thick = max(1, round(min(width, height) / 180.0))
+    pad = max(2, round(6 * font_scale))
+
+    lines = [
+        f"t={result.frame.t:.2f}s  frame {result.frame.index}",
+        f"face: {'yes' if result.face_present else 'no'}",
+    ]
+    stable = result.stable
+    lines.append(f"emotion: {stable.label} ({_percent(stable.confidence)})" if stable.label else "emotion: -")
+    lines.extend(extra_lines)
+
+    # Status panel first, so the face box is drawn over it, never hidden by it.
+    sizes = [cv2.getTextSize(line, _FONT, font_scale, text_thick) for line in lines]
+    ascent = max(th for (_, th), _ in sizes)
+    line_h = ascent + max(base for _, base in sizes) + pad
+    panel_w = min(width, max(tw for (tw, _), _ in sizes) + 2 * pad)
+    panel_h = min(height, line_h * len(lines) + pad)
+    roi = out[:panel_h, :panel_w]
+    roi[:] = cv2.convertScaleAbs(roi, alpha=0.35)  # darken: semi-transparent black
+    for i, line in enumerate(lines):
+        y = pad + i * line_h + ascent
+        cv2.putText(out, line, (pad, y), _FONT, font_scale, _WHITE, text_thick, cv2.LINE_AA)
+
+    box = result.face
+    if box is not None:
+        cv2.rectangle(out, (box.x, box.y), (box.x + box.w - 1, box.y + box.h - 1), _GREEN, box_thick)
+        if result.emotion is not None:
+            label, p = result.emotion.top
+            text = f"{label} {_percent(p)}"
+            (tw, th), base = cv2.getTextSize(text, _FONT, font_scale, text_thick)
+            # Above the box; inside its top edge when there is no room above.
+            y = box.y - box_thick - base if box.y - box_thick - base - th >= 0 else box.y + box_thick + th
+            y = min(max(th + 1, y), height - base - 1)  # boxes may reach past the frame edge
+            x = min(max(0, box.x), max(0, width - tw))
+            cv2.rectangle(out, (x, y - th - 1), (x + tw, y + base), _BLACK, cv2.FILLED)
+            cv2.putText(out, text, (x, y), _FONT, font_scale, _GREEN, text_thick, cv2.LINE_AA)
+    return out
+
+
+class VideoAnnotator:
+    """Writes annotated frames to a video file (``.mp4``/``.m4v``/``.mov`` or ``.avi``).
+
+    Attributes:
+        frames_written: Number of frames written so far.
+    """
+
+    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
+        """Open the video writer, creating parent directories.
+
+        Args:
+            path: Output file; the suffix chooses the codec (mp4v or MJPG).
+            fps: Frame rate; a non-positive or non-finite value means 30.
+            size: Output (width, height); frames of another size are resized.
+
+        Raises:
+            OutputError: Unsupported suffix, bad size, or the file cannot be opened.
+        """
+        self._path = Path(path)
+        self.frames_written = 0
+        self._writer: cv2.VideoWriter | None = None
+        fourcc = _FOURCCS.get(self._path.suffix.lower())
+        if fourcc is None:
+            raise OutputError(
+                f"unsupported video file type '{self._path.suffix}' for {self._path}; use .mp4 or .avi"
+            )
+        width, height = int(size[0]), int(size[1])
+        if width <= 0 or height <= 0:
+            raise OutputError(
+                f"invalid video size {width}x{height} for {self._path}; width and height must be positive"
+            )
+        self._size = (width, height)
+        self._fps = float(fps) if math.isfinite(fps) and fps > 0 else _DEFAULT_FPS
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OutputError(
+                f"cannot create directory for {self._path}: {e.strerror or e}; choose a writable path"
+            ) from e
+        writer = cv2.VideoWriter(
+            str(self._path), cv2.VideoWriter_fourcc(*fourcc), self._fps, self._size, True
+        )
+        if not writer.isOpened():
+            writer.release()
+            raise OutputError(
+                f"cannot open video writer for {self._path}; check the path is writable or use .avi"
+            )
+        self._writer = writer
+
+    @property
+    def path(self) -> Path:
+        """Path of the video file."""
+        return self._path
+
+    @property
+    def fps(self) -> float:
+        """Frame rate written to the file."""
+        return self._fps
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Output (width, height)."""
+        return self._size
+
+    def write(self, result: StepResult, extra_lines: Sequence[str] = ()) -> None:
+        """Annotate ``result.frame`` (see ``draw_overlay``) and append it; ignored after ``close``."""
+        if self._writer is None:
+            return
+        out = draw_overlay(result.frame.bgr, result, extra_lines)
+        if (out.shape[1], out.shape[0]) != self._size:
+            shrinking = out.shape[1] > self._size[0]
+            out = cv2.resize(out, self._size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+        self._writer.write(out)
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Finish and close the file; calling it again does nothing."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

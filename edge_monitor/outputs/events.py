@@ -1,0 +1,153 @@
+"""The JSON Lines event log: one event per line, appended, flushed as it happens.
+
+Each record is written with a single ``write`` call and flushed at once, so a crash or
+SIGKILL leaves at most a partial last line, which ``read_events`` skips.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any, Self, TextIO
+
+import numpy as np
+
+from edge_monitor.errors import OutputError
+from edge_monitor.types import Event
+
+logger = logging.getLogger("edge_monitor.events")
+
+
+def json_safe(value: Any) -> Any:
+    """Return ``value`` with every NaN/inf float replaced by None, recursively.
+
+    NumPy scalars and arrays become plain Python values, so the result dumps as strict
+    JSON (``allow_nan=False``) whenever the input was otherwise JSON-serialisable.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    return value
+
+
+class EventLog:
+    """Appends events to a JSON Lines file.
+
+    Earlier contents are kept: a second run on the same path appends to the first. Write
+    failures (disk full, ...) never stop the run: the first one logs a warning and the
+    events are counted in ``dropped``, because alerts must not depend on the disk.
+
+    Attributes:
+        dropped: Number of events not written: their write failed or came after ``close``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        """Open ``path`` for appending, creating its parent directories.
+
+        Raises:
+            OutputError: The file cannot be opened.
+        """
+        self._path = Path(path)
+        self.dropped = 0
+        self._warned = False
+        self._fh: TextIO | None = None
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            # Line-buffered so every record reaches the OS as soon as it is written.
+            self._fh = open(self._path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        except OSError as e:
+            raise OutputError(
+                f"cannot open event log {self._path}: {e.strerror or e}; choose a writable file path"
+            ) from e
+
+    @property
+    def path(self) -> Path:
+        """Path of the event log file."""
+        return self._path
+
+    def write(self, event: Event) -> None:
+        """Append ``event`` as one JSON line and flush it.
+
+        Never raises for I/O problems: failed writes and writes after ``close`` are
+        counted in ``dropped``.
+        """
+        if self._fh is None:
+            self.dropped += 1
+            return
+        line = json.dumps(json_safe(event.to_record()), separators=(",", ":"), allow_nan=False) + "\n"
+        try:
+            self._fh.write(line)
+            self._fh.flush()
+        except OSError as e:
+            self.dropped += 1
+            self._warn(e)
+
+    def close(self) -> None:
+        """Close the file; calling it again does nothing."""
+        fh, self._fh = self._fh, None
+        if fh is None:
+            return
+        try:
+            fh.close()
+        except OSError as e:
+            # A failed final flush (disk still full) must not turn shutdown into a crash.
+            self._warn(e)
+
+    def _warn(self, error: OSError) -> None:
+        if not self._warned:
+            self._warned = True
+            logger.warning(
+                "cannot write event log %s (%s); further events will be dropped", self._path, error
+            )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_events(path: str | Path) -> list[dict]:
+    """Read a JSON Lines event log.
+
+    Blank lines are skipped, and so is an unparseable last line: that is what a run
+    killed in the middle of a write leaves behind.
+
+    Args:
+        path: The event log file.
+
+    Returns:
+        The records in file order.
+
+    Raises:
+        OSError: The file cannot be read.
+        ValueError: A line other than the last is not a JSON object (names the line number).
+    """
+    lines = [(n, raw) for n, raw in enumerate(Path(path).read_bytes().split(b"\n"), start=1) if raw.strip()]
+    records: list[dict] = []
+    for i, (lineno, raw) in enumerate(lines):
+        record = _parse_record(raw)
+        if record is None:
+            if i == len(lines) - 1:
+                break  # the partial line a killed run leaves
+            raise ValueError(f"{path}: line {lineno} is not a valid JSON object; the event log is corrupt")
+        records.append(record)
+    return records
+
+
+def _parse_record(raw: bytes) -> dict | None:
+    """Parse one line as a JSON object; None when it is not one."""
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        return None
+    return record if isinstance(record, dict) else None

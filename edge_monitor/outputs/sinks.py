@@ -1,0 +1,111 @@
+"""Sinks: where each frame's result and each event go (event log, video, console, progress)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from edge_monitor.outputs.annotate import VideoAnnotator
+from edge_monitor.outputs.events import EventLog
+from edge_monitor.types import Event, StepResult
+
+
+class Sink:
+    """Receives events and per-frame results; every method is optional."""
+
+    def on_event(self, event: Event) -> None:
+        """Called for every event, in order."""
+
+    def on_frame(self, result: StepResult) -> None:
+        """Called once per processed frame, after its events."""
+
+    def close(self) -> None:
+        """Flush and release (idempotent)."""
+
+
+class EventLogSink(Sink):
+    """Appends every event to a JSON Lines log."""
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+
+    def on_event(self, event: Event) -> None:
+        self.log.write(event)
+
+    def close(self) -> None:
+        self.log.close()
+
+
+class AnnotateSink(Sink):
+    """Writes each frame with the face box, labels and state drawn on it."""
+
+    def __init__(self, annotator: VideoAnnotator) -> None:
+        self.annotator = annotator
+
+    def on_frame(self, result: StepResult) -> None:
+        self.annotator.write(result)
+
+    def close(self) -> None:
+        self.annotator.close()
+
+
+def describe(event: Event) -> str:
+    """One human-readable line for an event."""
+    d = event.data
+    if event.kind == "emotion":
+        detail = f"{d['emotion']} ({100 * d['confidence']:.0f} %)"
+        if d.get("previous"):
+            detail += f", was {d['previous']}"
+    elif event.kind == "face_lost":
+        detail = f"last seen at {d.get('last_seen_t', event.t):.2f} s"
+    elif event.kind == "start":
+        detail = str(d.get("source", ""))
+    elif event.kind == "summary":
+        detail = f"{d['frames']} frames, face {d['face_pct']:.1f} %, {d['fps']:.1f} fps"
+    else:
+        detail = " ".join(f"{k}={v}" for k, v in d.items())
+    return f"{event.t:8.2f} s  frame {event.frame:6d}  {event.kind:<11} {detail}"
+
+
+class ConsoleSink(Sink):
+    """Prints one line per event (the main job's visible output)."""
+
+    def __init__(self, stream: TextIO = sys.stdout) -> None:
+        self._stream = stream
+
+    def on_event(self, event: Event) -> None:
+        print(describe(event), file=self._stream, flush=True)
+
+
+class ProgressSink(Sink):
+    """A one-line progress bar for replays on a terminal (stderr)."""
+
+    def __init__(self, total: int | None, stream: TextIO = sys.stderr, every: int = 10) -> None:
+        self._total = total
+        self._stream = stream
+        self._every = every
+        self._shown = False
+
+    def on_frame(self, result: StepResult) -> None:
+        i = result.frame.index + 1
+        if i % self._every and i != self._total:
+            return
+        if self._total:
+            filled = int(30 * min(i, self._total) / self._total)
+            bar = "#" * filled + "-" * (30 - filled)
+            self._stream.write(f"\r[{bar}] {i}/{self._total} frames")
+        else:
+            self._stream.write(f"\r{i} frames")
+        self._stream.flush()
+        self._shown = True
+
+    def on_event(self, event: Event) -> None:
+        if self._shown:  # keep event lines from being written over the bar
+            self._stream.write("\r" + " " * 60 + "\r")
+            self._stream.flush()
+
+    def close(self) -> None:
+        if self._shown:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._shown = False

@@ -1,0 +1,127 @@
+"""Tests of the annotated video writer, with real OpenCV codecs and files."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edge_monitor.errors import OutputError
+from edge_monitor.outputs.annotate import VideoAnnotator, draw_overlay
+from edge_monitor.types import EmotionState, FaceBox, Frame, Prediction, StepResult
+
+LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+def _result(index: int = 0, width: int = 160, height: int = 120, face: bool = True) -> StepResult:
+    x = np.linspace(0, 255, width, dtype=np.float32)
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None]
+    gray = ((x + y) / 2).astype(np.uint8)
+    bgr = np.dstack([gray, 255 - gray, gray // 2])
+    probs = np.array([0.05, 0.05, 0.05, 0.6, 0.1, 0.05, 0.1], dtype=np.float32)
+    box = FaceBox(width // 2, height // 2, width // 3, height // 3) if face else None
+    return StepResult(
+        frame=Frame(bgr=bgr, gray=gray, t=index / 30.0, index=index),
+        face=box,
+        face_detected=face,
+        face_present=face,
+        emotion=Prediction(probs, LABELS) if face else None,
+        stable=EmotionState("happy", 0.6, dict(zip(LABELS, probs.tolist(), strict=True))),
+    )
+
+
+def _read_all(path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    assert cap.isOpened()
+    frames = []
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        frames.append(img)
+    cap.release()
+    return frames
+
+
+@pytest.mark.parametrize("name", ["out/clip.mp4", "out/clip.avi"])
+def test_written_video_has_all_frames_and_size(tmp_path, name):
+    path = tmp_path / name
+    with VideoAnnotator(path, fps=30.0, size=(160, 120)) as video:
+        for i in range(10):
+            video.write(_result(i, face=i % 3 != 0), extra_lines=["alert: none"])
+        assert video.frames_written == 10
+    video.close()  # idempotent
+    frames = _read_all(path)
+    assert len(frames) == 10
+    assert all(f.shape == (120, 160, 3) for f in frames)
+
+
+def test_draw_overlay_copies_and_draws_box(tmp_path):
+    result = _result()
+    before = result.frame.bgr.copy()
+    out = draw_overlay(result.frame.bgr, result, extra_lines=["eyes: open"])
+    assert np.array_equal(result.frame.bgr, before)  # input untouched
+    assert out.shape == before.shape and out is not result.frame.bgr
+    box = result.face
+    # Bottom and right edges of the box are clear of the label: pure green there.
+    assert tuple(out[box.y + box.h - 1, box.x + box.w // 2]) == (0, 255, 0)
+    assert tuple(out[box.y + box.h // 2, box.x + box.w - 1]) == (0, 255, 0)
+    # The status panel darkens and writes text in the top-left corner.
+    assert not np.array_equal(out[:20, :60], before[:20, :60])
+    # Deep inside the box nothing is drawn.
+    assert np.array_equal(
+        out[box.y + box.h // 2, box.x + box.w // 2], before[box.y + box.h // 2, box.x + box.w // 2]
+    )
+
+
+def test_draw_overlay_without_face_leaves_rest_alone():
+    result = _result(face=False)
+    out = draw_overlay(result.frame.bgr, result)
+    assert np.array_equal(out[-30:, -60:], result.frame.bgr[-30:, -60:])
+    assert not np.array_equal(out[:20, :60], result.frame.bgr[:20, :60])
+
+
+def test_overlay_scales_with_frame_height():
+    def panel_height(result: StepResult) -> int:
+        out = draw_overlay(result.frame.bgr, result)
+        changed = np.any(out[:, 0] != result.frame.bgr[:, 0], axis=-1)  # left column: the panel only
+        return int(np.nonzero(changed)[0].max()) + 1
+
+    h_small = panel_height(_result(width=640, height=360, face=False))
+    h_large = panel_height(_result(width=1920, height=1080, face=False))
+    assert 2.0 < h_large / h_small < 4.0  # text grows with the 3x taller frame
+
+
+def test_frames_of_another_size_are_resized(tmp_path):
+    path = tmp_path / "resized.avi"
+    with VideoAnnotator(path, fps=float("nan"), size=(160, 120)) as video:
+        assert video.fps == 30.0
+        video.write(_result(0, width=320, height=240))
+        video.write(_result(1, width=80, height=60))
+    frames = _read_all(path)
+    assert len(frames) == 2 and all(f.shape == (120, 160, 3) for f in frames)
+
+
+def test_write_after_close_is_ignored(tmp_path):
+    video = VideoAnnotator(tmp_path / "a.avi", fps=25.0, size=(160, 120))
+    video.write(_result(0))
+    video.close()
+    video.write(_result(1))
+    assert video.frames_written == 1
+    assert len(_read_all(tmp_path / "a.avi")) == 1
+
+
+def test_bad_suffix_raises_output_error(tmp_path):
+    with pytest.raises(OutputError, match=r"\.mp4 or \.avi"):
+        VideoAnnotator(tmp_path / "clip.mkv", fps=30.0, size=(160, 120))
+    assert not (tmp_path / "clip.mkv").exists()
+
+
+def test_unwritable_path_raises_output_error(tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError):
+        VideoAnnotator(blocker / "clip.mp4", fps=30.0, size=(160, 120))
+    (tmp_path / "dir.avi").mkdir()
+    with pytest.raises(OutputError):
+        VideoAnnotator(tmp_path / "dir.avi", fps=30.0, size=(160, 120))

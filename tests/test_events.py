@@ -1,0 +1,113 @@
+"""Tests of the JSON Lines event log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+
+import numpy as np
+import pytest
+
+from edge_monitor.errors import OutputError
+from edge_monitor.outputs.events import EventLog, json_safe, read_events
+from edge_monitor.types import Event
+
+
+def test_append_mode_keeps_earlier_runs(tmp_path):
+    path = tmp_path / "runs" / "deep" / "events.jsonl"  # parent dirs are created
+    with EventLog(path) as log:
+        log.write(Event("start", 0.0, 0))
+    with EventLog(path) as log:
+        log.write(Event("start", 0.0, 0, {"run": 2}))
+    records = read_events(path)
+    assert [r["kind"] for r in records] == ["start", "start"]
+    assert records[1]["run"] == 2
+
+
+def test_one_record_per_line_with_t_frame_kind_first(tmp_path):
+    path = tmp_path / "events.jsonl"
+    with EventLog(path) as log:
+        assert log.path == path
+        log.write(Event("face_found", 1.23456, 37, {"box": [1, 2, 3, 4]}))
+        log.write(Event("emotion", 2.5, 75, {"label": "happy", "confidence": 0.8}))
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert text.endswith("\n") and len(lines) == 2
+    assert lines[0] == '{"t":1.235,"frame":37,"kind":"face_found","box":[1,2,3,4]}'
+    assert list(json.loads(lines[1]))[:3] == ["t", "frame", "kind"]
+
+
+def test_non_finite_floats_become_null(tmp_path):
+    path = tmp_path / "events.jsonl"
+    data = {"a": float("nan"), "b": [1.0, float("inf"), {"c": -math.inf}], "d": np.float32("nan"), "e": 0.5}
+    with EventLog(path) as log:
+        log.write(Event("emotion", float("nan"), 3, data))
+    (line,) = path.read_text(encoding="utf-8").splitlines()
+    assert "NaN" not in line and "Infinity" not in line
+    record = json.loads(line)  # strict JSON again
+    assert record == {
+        "t": None,
+        "frame": 3,
+        "kind": "emotion",
+        "a": None,
+        "b": [1.0, None, {"c": None}],
+        "d": None,
+        "e": 0.5,
+    }
+
+
+def test_json_safe_converts_numpy_values():
+    out = json_safe({"x": np.array([1.5, np.nan]), "n": np.int64(4), "ok": True, "s": "s"})
+    assert out == {"x": [1.5, None], "n": 4, "ok": True, "s": "s"}
+    assert type(out["n"]) is int
+
+
+def test_read_events_skips_truncated_last_line(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"t":0,"frame":0,"kind":"start"}\n\n{"t":1,"frame":30,"kind":"emo', encoding="utf-8")
+    assert read_events(path) == [{"t": 0, "frame": 0, "kind": "start"}]
+
+
+def test_read_events_raises_on_corrupt_middle_line(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        '{"t":0,"frame":0,"kind":"start"}\n{"t":1,\n{"t":2,"frame":60,"kind":"x"}\n', encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match="line 2"):
+        read_events(path)
+
+
+def test_writes_after_close_are_dropped_and_close_is_idempotent(tmp_path):
+    path = tmp_path / "events.jsonl"
+    log = EventLog(path)
+    log.write(Event("start", 0.0, 0))
+    log.close()
+    log.close()
+    log.write(Event("late", 1.0, 30))
+    assert log.dropped == 1
+    assert [r["kind"] for r in read_events(path)] == ["start"]
+
+
+def test_unopenable_path_raises_output_error(tmp_path):
+    with pytest.raises(OutputError, match="writable"):
+        EventLog(tmp_path)  # a directory
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError) as info:
+        EventLog(blocker / "events.jsonl")  # parent is a regular file
+    assert "\n" not in str(info.value) and str(blocker) in str(info.value)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_disk_full_is_swallowed_with_one_warning(caplog):
+    caplog.set_level(logging.WARNING, logger="edge_monitor.events")
+    log = EventLog("/dev/full")
+    for i in range(3):
+        log.write(Event("emotion", i / 30.0, i, {"label": "sad"}))  # must not raise
+    log.close()
+    log.close()
+    assert log.dropped == 3
+    warnings = [r for r in caplog.records if r.name == "edge_monitor.events"]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
