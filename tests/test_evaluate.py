@@ -15,7 +15,13 @@ import pytest
 from conversion import baselines, evaluate
 from conversion.dataset import FER_CLASSES, load_fer2013
 from conversion.paths import REPO, fer2013_path
-from edge_monitor.errors import ModelError
+from edge_monitor.errors import (
+    DatasetError,
+    ModelError,
+    ModelFormatError,
+    ModelMismatchError,
+    ModelNotFoundError,
+)
 
 HISTORY = "epoch,accuracy,learning_rate,loss,val_accuracy,val_loss\n0,0.2,0.001,1.9,0.25,1.8\n1,0.3,0.002,1.7,0.3,1.7\n"
 
@@ -74,6 +80,19 @@ def tiny_tflite(tiny, data) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def small_npz(tmp_path_factory) -> Path:
+    """A synthetic 14-image-per-split npz: enough for the error paths, no shared data needed."""
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for name in ("train", "public_test", "private_test"):
+        arrays[f"x_{name}"] = rng.integers(0, 256, (14, 48, 48), dtype=np.uint8)
+        arrays[f"y_{name}"] = (np.arange(14) % 7).astype(np.uint8)
+    path = tmp_path_factory.mktemp("data") / "fer2013.npz"
+    np.savez(path, **arrays)
+    return path
+
+
 @pytest.fixture
 def no_default_tflite(monkeypatch):
     monkeypatch.setattr(evaluate, "default_tflite", lambda: None)
@@ -95,12 +114,14 @@ def _png(path: Path) -> None:
 
 def test_keras_smoke(tiny, data, tmp_path, no_default_tflite, capsys):
     out = tmp_path / "eval"
-    rc = evaluate.main(["--data", str(data), "--keras", str(tiny), "--limit", "200", "--out", str(out), "--flip-tta"])
+    rc = evaluate.main(
+        ["--data", str(data), "--keras", str(tiny), "--limit", "200", "--out", str(out), "--flip-tta"]
+    )
     assert rc == 0
     ev = json.loads((out / "evaluation.json").read_text())
     assert ev["split"] == "private_test" and ev["images"] == 200 and ev["classes"] == list(FER_CLASSES)
     assert set(ev["models"]) == {"keras", "keras_flip"}
-    for name, result in ev["models"].items():
+    for result in ev["models"].values():
         _check_model(result, 200)
         _png(out / result["confusion_png"])
     assert ev["models"]["keras"]["meta"].endswith("emotion.json")
@@ -148,50 +169,72 @@ def _fails(argv: list[str], code: int, capsys) -> str:
     return err
 
 
-def test_nothing_to_evaluate(data, tmp_path, no_default_tflite, capsys):
-    err = _fails(["--data", str(data), "--out", str(tmp_path)], 4, capsys)
+def test_nothing_to_evaluate(small_npz, tmp_path, no_default_tflite, capsys):
+    err = _fails(["--data", str(small_npz), "--out", str(tmp_path)], ModelNotFoundError.exit_code, capsys)
     assert "nothing to evaluate" in err and "--mini-xception" in err
 
 
-def test_missing_and_broken_models(data, tmp_path, no_default_tflite, capsys):
-    base = ["--data", str(data), "--out", str(tmp_path / "o")]
-    assert "Keras model not found" in _fails([*base, "--keras", str(tmp_path / "x.keras")], 4, capsys)
-    assert "TFLite model not found" in _fails([*base, "--tflite", str(tmp_path / "x.tflite")], 4, capsys)
+def test_missing_and_broken_models(small_npz, tmp_path, no_default_tflite, capsys):
+    base = ["--data", str(small_npz), "--out", str(tmp_path / "o")]
+    missing, bad_format = ModelNotFoundError.exit_code, ModelFormatError.exit_code
+    assert "Keras model not found" in _fails([*base, "--keras", str(tmp_path / "x.keras")], missing, capsys)
+    assert "TFLite model not found" in _fails(
+        [*base, "--tflite", str(tmp_path / "x.tflite")], missing, capsys
+    )
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"\x00" * 64)
-    assert "cannot load Keras model" in _fails([*base, "--keras", str(bad)], 4, capsys)
+    assert "cannot load Keras model" in _fails([*base, "--keras", str(bad)], bad_format, capsys)
     bad_tfl = tmp_path / "bad.tflite"
     bad_tfl.write_bytes(b"\x00" * 64)
-    assert "metadata not found" in _fails([*base, "--tflite", str(bad_tfl)], 4, capsys)
-    shutil.copy(REPO / "conversion" / "paths.py", tmp_path / "bad.json")  # not JSON
-    assert "not valid JSON" in _fails([*base, "--tflite", str(bad_tfl)], 4, capsys)
+    assert "metadata not found" in _fails([*base, "--tflite", str(bad_tfl)], missing, capsys)
+    (tmp_path / "bad.json").write_text("{not json")
+    assert "not valid JSON" in _fails([*base, "--tflite", str(bad_tfl)], bad_format, capsys)
+    from conversion.train import emotion_metadata
+
+    emotion_metadata().save(tmp_path / "bad.json")
+    assert "not a valid TFLite model" in _fails([*base, "--tflite", str(bad_tfl)], bad_format, capsys)
 
 
-def test_wrong_metadata_size(tiny, data, tmp_path, no_default_tflite, capsys):
+def test_wrong_metadata_size(tiny, small_npz, tmp_path, no_default_tflite, capsys):
     from conversion.baselines import mini_xception_metadata
 
     meta = tmp_path / "m.json"
     mini_xception_metadata().save(meta)  # 64x64: does not fit the 48x48 model
-    err = _fails(["--data", str(data), "--keras", str(tiny), "--meta", str(meta), "--out", str(tmp_path)], 4, capsys)
+    argv = ["--data", str(small_npz), "--keras", str(tiny), "--meta", str(meta), "--out", str(tmp_path)]
+    err = _fails(argv, ModelMismatchError.exit_code, capsys)
     assert "48x48" in err and "64x64" in err
 
 
 def test_missing_data_via_the_module_entry_point(tmp_path):
+    model = tmp_path / "emotion.tflite"
+    model.write_bytes(b"\x00")  # only has to exist: the data is checked before models are loaded
     proc = subprocess.run(
-        [sys.executable, "-m", "conversion.evaluate", "--data", str(tmp_path / "none.npz"), "--mini-xception"],
+        [
+            sys.executable,
+            "-m",
+            "conversion.evaluate",
+            "--data",
+            str(tmp_path / "none.npz"),
+            "--tflite",
+            str(model),
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "EDGE_MONITOR_SHARED": str(tmp_path)},
     )
-    # The model comes first; without network the mini-Xception fails with ModelError (4) instead.
-    assert proc.returncode in (4, 6), proc.stderr
-    assert "Traceback" not in proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: ")
-    if proc.returncode == 6:
-        assert "dataset not found" in last and "--data" in last
+    assert proc.returncode == DatasetError.exit_code, proc.stderr
+    assert proc.stderr.startswith("error: dataset not found") and proc.stderr.count("\n") == 1
+    assert "--data" in proc.stderr
+
+
+def test_bad_data_layout(tmp_path, no_default_tflite, capsys):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"\x00")
+    (tmp_path / "fer.npz").write_bytes(b"garbage")
+    argv = ["--data", str(tmp_path / "fer.npz"), "--tflite", str(model), "--out", str(tmp_path)]
+    err = _fails(argv, DatasetError.exit_code, capsys)
+    assert "not a readable npz" in err
 
 
 # --- mini-Xception --------------------------------------------------------------------------------
@@ -200,7 +243,7 @@ def test_missing_data_via_the_module_entry_point(tmp_path):
 @pytest.fixture(scope="module")
 def mini_xception() -> Path:
     try:
-        return baselines.fetch_mini_xception(evaluate.MINI_XCEPTION_CACHE)
+        return baselines.fetch_mini_xception(evaluate.MINI_XCEPTION_CACHE, timeout_s=60)
     except ModelError as exc:
         if ci():
             pytest.fail(f"CI=true: mini-Xception download must work: {exc}")

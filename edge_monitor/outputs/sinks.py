@@ -70,19 +70,19 @@ def describe(event: Event) -> str:
 class ConsoleSink(Sink):
     """Prints one line per event (the main job's visible output)."""
 
-    def __init__(self, stream: TextIO = sys.stdout) -> None:
-        self._stream = stream
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream  # None: whatever sys.stdout is when printing
 
     def on_event(self, event: Event) -> None:
-        print(describe(event), file=self._stream, flush=True)
+        print(describe(event), file=self._stream or sys.stdout, flush=True)
 
 
 class ProgressSink(Sink):
     """A one-line progress bar for replays on a terminal (stderr)."""
 
-    def __init__(self, total: int | None, stream: TextIO = sys.stderr, every: int = 10) -> None:
+    def __init__(self, total: int | None, stream: TextIO | None = None, every: int = 10) -> None:
         self._total = total
-        self._stream = stream
+        self._stream = stream or sys.stderr
         self._every = every
         self._shown = False
 

@@ -40,7 +40,13 @@ class OpenCvCamera:
         self.index = index
         self.name = f"camera {index}"
         self._clock = clock
-        self._cap = cv2.VideoCapture(index)
+        # A failed open makes OpenCV print backend warnings; the CameraError says it in one line.
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        try:
+            self._cap = cv2.VideoCapture(index)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not self._cap.isOpened():
             self._cap.release()
             raise CameraError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,6 +57,9 @@ class VideoFileSource:
         self.path = Path(path)
         if not self.path.is_file():
             raise VideoNotFoundError(f"video file not found: {self.path}; check the --video path")
+        # FFmpeg prints its own complaints ("moov atom not found") to stderr; the error raised
+        # below says it in one line, so silence FFmpeg unless the user asked for its logs.
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             self._cap.release()
@@ -70,6 +74,7 @@ class VideoFileSource:
         self._index = 0
         self._t0: float | None = None
         self._closed = False
+        self._exhausted = False  # set once a decode at the end of the stream returned nothing
         # Decode the first frame now so a damaged file fails before anything is started.
         self._pending = self._decode()
         if self._pending is None:
@@ -90,8 +95,14 @@ class VideoFileSource:
 
     @property
     def ended_early(self) -> bool:
-        """True when decoding stopped before the frame count in the file's header."""
-        return self.frame_count is not None and self._index < self.frame_count - 1 and self._pending is None
+        """True when decoding stopped well before the frame count in the file's header.
+
+        Containers estimate the count from duration x rate, so a few frames (5 %, at least 5) of
+        difference are normal; a cut file stops far earlier.
+        """
+        if not self._exhausted or self.frame_count is None:
+            return False
+        return self.frame_count - self._index > max(5, 0.05 * self.frame_count)
 
     def read(self) -> Frame | None:
         """The next frame, or None at the end of the clip."""
@@ -100,6 +111,7 @@ class VideoFileSource:
         bgr = self._pending if self._pending is not None else self._decode()
         self._pending = None
         if bgr is None:
+            self._exhausted = True
             return None
         t = self._index / self.fps
         if self.realtime:

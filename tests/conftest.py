@@ -1,0 +1,56 @@
+"""Shared fixtures: the real clips and datasets in ../shared, the shipped model, the config."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("EDGE_MONITOR_SHARED", REPO.parent / "shared"))
+
+
+def require_shared(relpath: str) -> Path:
+    """A file in ../shared; skipped with a reason when absent, a failure under CI=true."""
+    p = SHARED / relpath
+    if not p.exists():
+        msg = f"{p} is absent (the shared data sits beside the repository; see README)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI: {msg}")
+        pytest.skip(msg)
+    return p
+
+
+@pytest.fixture
+def clip():
+    """``clip("pyfeat/single_face.mp4")`` → the path of a shared clip."""
+    return lambda name: require_shared(f"clips/{name}")
+
+
+@pytest.fixture(scope="session")
+def emotion_model_path() -> Path:
+    """The shipped int8 emotion model."""
+    from edge_monitor.paths import shipped_models_dir
+
+    p = shipped_models_dir() / "emotion.tflite"
+    assert p.is_file(), "the shipped model models/emotion.tflite is missing"
+    return p
+
+
+@pytest.fixture(scope="session")
+def emotion_classifier(emotion_model_path):
+    """The shipped model loaded by the device's runtime (built once for the session)."""
+    from edge_monitor.inference import load_classifier
+
+    clf = load_classifier(emotion_model_path)
+    yield clf
+    clf.close()
+
+
+@pytest.fixture(scope="session")
+def config():
+    """The packaged default config."""
+    from edge_monitor.config import load_config
+
+    return load_config()
