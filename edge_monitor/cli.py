@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--print-config", action="store_true", help="print the effective config as YAML and exit")
     p.add_argument("--events", type=Path, metavar="FILE.jsonl", help="append events to this JSON Lines file")
     p.add_argument("--annotate", type=Path, metavar="OUT.mp4", help="write the frames with boxes and labels")
+    p.add_argument(
+        "--plot", type=Path, metavar="OUT.png", help="draw a timeline of the run (needs matplotlib)"
+    )
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     p.add_argument("--quiet", action="store_true", help="do not print events on stdout")
     p.add_argument(
@@ -113,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
             from edge_monitor.outputs.annotate import VideoAnnotator
 
             sinks.append(AnnotateSink(VideoAnnotator(args.annotate, source.fps, source.size)))
+        if args.plot is not None:
+            from edge_monitor.outputs.timeline import TimelineSink
+
+            sinks.append(TimelineSink(args.plot, title=source.name))
     except BaseException:
         for sink in sinks:
             sink.close()

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 from edge_monitor.errors import ModelNotFoundError
 
+_PACKAGE = Path(__file__).resolve().parent
+
 
 def shipped_models_dir() -> Path:
-    """The directory holding the shipped ``.tflite`` models and their metadata."""
-    try:
-        installed = Path(str(resources.files("edge_monitor.models")))
-        if installed.is_dir():
-            return installed
-    except ModuleNotFoundError:
-        pass
-    checkout = Path(__file__).resolve().parent.parent / "models"
-    if checkout.is_dir():
-        return checkout
+    """The directory holding the shipped ``.tflite`` models and their metadata.
+
+    A wheel installs the repository's ``models/`` as ``edge_monitor/models``; an editable
+    install or a plain checkout uses ``models/`` beside the package.
+    """
+    for candidate in (_PACKAGE / "models", _PACKAGE.parent / "models"):
+        if (candidate / "emotion.json").is_file():
+            return candidate
     raise ModelNotFoundError("the shipped models are missing; reinstall edge-monitor or set models.* paths")
 
 

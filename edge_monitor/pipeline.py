@@ -33,6 +33,8 @@ class Pipeline:
         presence_event = self._presence.update(frame.t, frame.index, detected)
         if presence_event is not None:
             events.append(presence_event)
+            if presence_event.kind == "face_lost":
+                self._emotion.reset()  # no face, no emotion: it is re-established on return
         prediction = None
         if box is not None:
             pixels = face_pixels(frame.gray, box, self._emotion_model.meta)

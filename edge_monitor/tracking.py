@@ -109,6 +109,12 @@ class EmotionWindow:
                 )
         return self.state, event
 
+    def reset(self) -> None:
+        """Forget the window and the reported emotion (the driver's face is gone)."""
+        self._samples.clear()
+        self._sum[:] = 0.0
+        self._label = None
+
     @property
     def state(self) -> EmotionState:
         """The reported emotion and the window's mean distribution."""

@@ -171,14 +171,22 @@ BAD_CASES = {
         errors.ModelMismatchError,
         "metadata says",
     ),
-    "yaml syntax": (lambda d, s: ["--video", s, "--config", d / "syntax.yaml"], errors.ConfigSyntaxError, "line"),
+    "yaml syntax": (
+        lambda d, s: ["--video", s, "--config", d / "syntax.yaml"],
+        errors.ConfigSyntaxError,
+        "line",
+    ),
     "unknown key": (
         lambda d, s: ["--video", s, "--config", d / "unknown.yaml"],
         errors.ConfigKeyError,
         "emotion.windw_s",
     ),
     "wrong type": (lambda d, s: ["--video", s, "--config", d / "type.yaml"], errors.ConfigTypeError, "'two'"),
-    "out of range": (lambda d, s: ["--video", s, "--config", d / "range.yaml"], errors.ConfigRangeError, "range"),
+    "out of range": (
+        lambda d, s: ["--video", s, "--config", d / "range.yaml"],
+        errors.ConfigRangeError,
+        "range",
+    ),
 }
 
 

@@ -123,3 +123,13 @@ def test_emotion_window_same_decisions_at_different_frame_rates():
         results[fps] = [(e.data["emotion"], e.t) for e in events]
     assert [lab for lab, _ in results[15.0]] == [lab for lab, _ in results[30.0]]
     np.testing.assert_allclose([t for _, t in results[15.0]], [t for _, t in results[30.0]], atol=0.1)
+
+
+def test_reset_forgets_the_reported_emotion():
+    w = window()
+    state, _ = run_window(w, ["happy"] * 30)
+    assert state.label == "happy"
+    w.reset()
+    assert w.state.label is None and sum(w.state.distribution.values()) == 0
+    _, events = run_window(w, ["happy"] * 30, start=10.0)
+    assert [e.data["previous"] for e in events] == [None]

@@ -1,0 +1,58 @@
+# The two commands of the README:
+#   make demo   replay a clip with the shipped model and default config (events, video, timeline)
+#   make test   lint and run the whole test suite
+# Each creates its own virtual environment on first use.
+
+PYTHON ?= python3
+CLIP ?= ../shared/clips/pyfeat/WolfgangLanger_Pexels.mp4
+OUT ?= out
+RUN_VENV := .venv-run
+DEV_VENV := .venv
+
+.PHONY: demo test lint format train clean help
+
+help:
+	@echo "make demo [CLIP=path OUT=dir]   replay a clip: events, annotated video, timeline plot"
+	@echo "make test                       ruff + the whole test suite"
+	@echo "make train                      train, quantize and evaluate the emotion model"
+
+# The device's environment: runtime dependencies only (no TensorFlow) plus matplotlib for the plot.
+$(RUN_VENV)/.installed: pyproject.toml
+	scripts/system-deps.sh
+	$(PYTHON) -m venv $(RUN_VENV)
+	$(RUN_VENV)/bin/python -m pip install -q --upgrade pip
+	$(RUN_VENV)/bin/python -m pip install -q -e ".[plot]"
+	touch $@
+
+# The developer's environment: training extra (TensorFlow) and test tools.
+$(DEV_VENV)/.installed: pyproject.toml
+	scripts/system-deps.sh
+	$(PYTHON) -m venv $(DEV_VENV)
+	$(DEV_VENV)/bin/python -m pip install -q --upgrade pip
+	$(DEV_VENV)/bin/python -m pip install -q -e ".[train,dev]"
+	touch $@
+
+demo: $(RUN_VENV)/.installed
+	mkdir -p $(OUT)
+	$(RUN_VENV)/bin/edge-monitor --video "$(CLIP)" --events $(OUT)/events.jsonl \
+		--annotate $(OUT)/annotated.mp4 --plot $(OUT)/timeline.png
+	@echo "wrote $(OUT)/events.jsonl $(OUT)/annotated.mp4 $(OUT)/timeline.png"
+
+lint: $(DEV_VENV)/.installed
+	$(DEV_VENV)/bin/ruff check .
+	$(DEV_VENV)/bin/ruff format --check .
+
+test: lint
+	$(DEV_VENV)/bin/python -m pytest -q
+
+format: $(DEV_VENV)/.installed
+	$(DEV_VENV)/bin/ruff format .
+	$(DEV_VENV)/bin/ruff check --fix .
+
+train: $(DEV_VENV)/.installed
+	$(DEV_VENV)/bin/python -m conversion.train --out runs/emotion
+	$(DEV_VENV)/bin/python -m conversion.quantize --keras runs/emotion/best.keras --out models/emotion.tflite
+	$(DEV_VENV)/bin/python -m conversion.evaluate --keras runs/emotion/best.keras --mini-xception --flip-tta
+
+clean:
+	rm -rf $(OUT) reports .pytest_cache
