@@ -43,12 +43,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def representative_images(split: Split, n: int, seed: int) -> np.ndarray:
-    """``n`` training images, the same share from every class, uint8 (n, H, W)."""
+    """``n`` training images, an equal share per class, uint8 (n, H, W).
+
+    A class with fewer images than its share gives all it has; the rest is drawn at random
+    from the remaining images, so the set always has ``n`` images (if the split does).
+    """
     rng = np.random.default_rng(seed)
     classes = np.unique(split.y)
     per = int(np.ceil(n / len(classes)))
-    idx = np.concatenate([rng.permutation(np.flatnonzero(split.y == c))[:per] for c in classes])
-    return split.x[rng.permutation(idx)[:n]]
+    chosen = np.concatenate([rng.permutation(np.flatnonzero(split.y == c))[:per] for c in classes])
+    chosen = rng.permutation(chosen)[:n]
+    if len(chosen) < n:
+        rest = np.setdiff1d(np.arange(len(split)), chosen)
+        chosen = np.concatenate([chosen, rng.permutation(rest)[: n - len(chosen)]])
+    return split.x[rng.permutation(chosen)]
 
 
 def convert_int8(model, calibration: np.ndarray) -> bytes:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from conversion.dataset import FER_CLASSES, FER_SIZE, Split, clean_train, load_fer2013
-from conversion.paths import fer2013_path
+from conversion.paths import REPO, fer2013_path
 from edge_monitor.crops import model_input
 from edge_monitor.errors import EdgeMonitorError
 from edge_monitor.metadata import ModelMetadata
@@ -89,6 +89,17 @@ def _dataset(split: Split, meta, weights, batch, seed, augment=None, shuffle=Tru
     if augment is not None:
         ds = ds.map(lambda a, b, c: (augment(a), b, c), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _portable(value):
+    """Paths relative to the repository (``../shared/...``) so a recipe reads the same anywhere."""
+    if isinstance(value, Path):
+        return os.path.relpath(value.resolve(), REPO)
+    return value
+
+
+def _history_rows(path: Path) -> list[str]:
+    return path.read_text().strip().splitlines()[1:] if path.exists() else []
 
 
 def train(args: argparse.Namespace) -> Path:
@@ -178,19 +189,30 @@ def train(args: argparse.Namespace) -> Path:
         epochs=args.epochs,
         initial_epoch=initial_epoch,
         callbacks=callbacks,
+        shuffle=False,  # tf.data already reshuffles every epoch
         verbose=1 if sys.stdout.isatty() else 2,
     )
     elapsed = time.monotonic() - t0
-    recipe = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    meta = emotion_metadata(recipe=recipe, train_images=len(train_split), removed=clean_stats)
-    meta.save(out / "emotion.json")
     prev = (
         json.loads((out / "timing.json").read_text())
         if args.resume and (out / "timing.json").exists()
         else {}
     )
-    timing = {"train_seconds": prev.get("train_seconds", 0.0) + elapsed, "cpu_count": os.cpu_count()}
+    timing = {
+        "train_seconds": round(prev.get("train_seconds", 0.0) + elapsed, 1),
+        "epochs_run": len(_history_rows(out / "history.csv")),
+        "cpu_count": os.cpu_count(),
+    }
     (out / "timing.json").write_text(json.dumps(timing, indent=2))
+    recipe = {k: _portable(v) for k, v in vars(args).items() if k not in ("out", "resume", "threads")}
+    meta = emotion_metadata(
+        recipe=recipe,
+        train_images=len(train_split),
+        removed=clean_stats,
+        params=model.count_params(),
+        **timing,
+    )
+    meta.save(out / "emotion.json")
     print(f"done in {elapsed / 60:.1f} min; best public_test accuracy in {best_path}")
     return best_path
 

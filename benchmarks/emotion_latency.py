@@ -1,0 +1,88 @@
+"""Latency of the shipped int8 emotion model per face, on one interpreter thread.
+
+Run: ``python -m benchmarks.emotion_latency`` (writes ``benchmarks/results/emotion_latency.json``).
+
+Times the device's own path (:meth:`TfliteClassifier.predict_pixels`: lookup-table quantization,
+invoke, dequantization) on real FER2013 private_test faces, after a warm-up, and reports the
+median and tail percentiles. Also the crop + resize from a camera-sized face box.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.machine import describe
+from conversion.paths import fer2013_path
+from edge_monitor.crops import face_pixels
+from edge_monitor.inference import load_classifier
+from edge_monitor.paths import shipped_models_dir
+from edge_monitor.types import FaceBox
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def percentiles(samples_s: list[float]) -> dict:
+    ms = np.asarray(samples_s) * 1000.0
+    return {f"p{q}": round(float(np.percentile(ms, q)), 4) for q in (50, 90, 95, 99)} | {
+        "mean": round(float(ms.mean()), 4),
+        "n": len(ms),
+    }
+
+
+def run(model: Path, faces: np.ndarray, threads: int, repeats: int) -> dict:
+    clf = load_classifier(model, threads=threads)
+    for face in faces[:200]:  # warm-up: caches, XNNPACK packing
+        clf.predict_pixels(face)
+    infer = []
+    for _ in range(repeats):
+        for face in faces:
+            t0 = time.perf_counter()
+            clf.predict_pixels(face)
+            infer.append(time.perf_counter() - t0)
+    # Crop + resize of a 200x200 face box in a 640x480 frame to the 48x48 input.
+    frame = np.random.default_rng(0).integers(0, 256, (480, 640), dtype=np.uint8)
+    crop = []
+    for i in range(2000):
+        t0 = time.perf_counter()
+        face_pixels(frame, FaceBox(200 + i % 50, 100, 200, 200), clf.meta)
+        crop.append(time.perf_counter() - t0)
+    size = model.stat().st_size
+    clf.close()
+    return {"inference_ms": percentiles(infer), "crop_resize_ms": percentiles(crop), "model_bytes": size}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.emotion_latency", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument("--model", type=Path, default=shipped_models_dir() / "emotion.tflite")
+    p.add_argument("--data", type=Path, default=fer2013_path())
+    p.add_argument("--faces", type=int, default=1000)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--out", type=Path, default=RESULTS / "emotion_latency.json")
+    args = p.parse_args(argv)
+    with np.load(args.data) as d:
+        faces = np.ascontiguousarray(d["x_private_test"][: args.faces])
+    result = {
+        "benchmark": "emotion_latency",
+        "model": str(args.model.name),
+        "machine": describe(),
+        "one_thread": run(args.model, faces, threads=1, repeats=args.repeats),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    one = result["one_thread"]["inference_ms"]
+    print(
+        f"int8 emotion inference, 1 thread: median {one['p50']:.3f} ms, p99 {one['p99']:.3f} ms ({one['n']} runs)"
+    )
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""A description of the machine a benchmark ran on, stored with every result."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith(("model name", "Model", "Hardware")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def describe() -> dict:
+    """CPU, cores, load, OS, Python and the versions of the libraries that matter for speed."""
+    try:
+        load = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        load = None
+    return {
+        "cpu": _cpu_model(),
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "load_avg_1_5_15": load,
+        "os": platform.platform(),
+        "python": sys.version.split()[0],
+        "libraries": {
+            name: _version(name)
+            for name in (
+                "ai-edge-litert",
+                "tflite-runtime",
+                "opencv-python-headless",
+                "numpy",
+                "edge-monitor",
+            )
+        },
+    }

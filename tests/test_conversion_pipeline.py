@@ -1,0 +1,80 @@
+"""train → quantize → evaluate on a small subset, and the shipped model's regression guard."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conversion import evaluate, quantize, train
+from edge_monitor.crops import model_input
+from edge_monitor.inference import load_classifier
+from edge_monitor.metadata import ModelMetadata
+from tests.conftest import require_shared
+
+
+@pytest.fixture(scope="module")
+def fer():
+    return require_shared("datasets/fer2013.npz")
+
+
+def test_train_quantize_evaluate_smoke(fer, tmp_path):
+    out = tmp_path / "run"
+    tiny = ["--widths", "8", "16", "--convs", "1", "1", "--batch-size", "32", "--threads", "2"]
+    assert train.main(["--data", str(fer), "--out", str(out), "--limit", "256", "--epochs", "2", *tiny]) == 0
+    for name in ("best.keras", "last.keras", "history.csv", "state.json", "emotion.json", "timing.json"):
+        assert (out / name).is_file(), name
+    assert json.loads((out / "state.json").read_text())["epoch"] == 2
+    # Resume continues from the last checkpoint instead of starting over.
+    argv = ["--data", str(fer), "--out", str(out), "--limit", "256", "--epochs", "3", "--resume", *tiny]
+    assert train.main(argv) == 0
+    assert json.loads((out / "state.json").read_text())["epoch"] == 3
+    assert len((out / "history.csv").read_text().strip().splitlines()) == 1 + 3
+
+    tfl = tmp_path / "emotion.tflite"
+    argv = ["--keras", str(out / "best.keras"), "--data", str(fer), "--out", str(tfl), "--limit", "200"]
+    assert quantize.main([*argv, "--calibration", "300"]) == 0
+    meta = ModelMetadata.load(tfl.with_suffix(".json"))
+    checks = meta.metrics["private_test"]
+    assert checks["images"] == 200 and checks["calibration_images"] == 300
+    assert 0.0 <= checks["top1_agreement"] <= 1.0
+    clf = load_classifier(tfl)
+    assert clf.input_dtype == np.int8
+
+    report = tmp_path / "report"
+    argv = ["--keras", str(out / "best.keras"), "--tflite", str(tfl), "--data", str(fer), "--limit", "200"]
+    assert evaluate.main([*argv, "--out", str(report)]) == 0
+    result = json.loads((report / "evaluation.json").read_text())
+    assert (report / "training_curves.png").stat().st_size > 0
+    assert any(p.name.startswith("confusion_") for p in report.iterdir())
+    assert result
+
+
+def test_quantize_rejects_a_small_calibration_set(fer, tmp_path):
+    with pytest.raises(SystemExit):
+        quantize.main(["--keras", str(tmp_path / "x.keras"), "--calibration", "100"])
+
+
+def test_representative_set_is_stratified():
+    from conversion.dataset import Split
+
+    y = np.repeat(np.arange(7), [400, 40, 400, 700, 480, 310, 490])
+    x = np.repeat(y[:, None, None].astype(np.uint8), 48, axis=1).repeat(48, axis=2)
+    reps = quantize.representative_images(Split(x, y), 350, seed=0)
+    counts = np.bincount(reps[:, 0, 0], minlength=7)
+    assert reps.shape == (350, 48, 48)
+    assert counts[1] == 40  # every disgust image; the other classes ~50 each
+    assert counts.min() >= 40 and counts.max() <= 55
+
+
+def test_shipped_model_keeps_its_model_card_accuracy(fer, emotion_model_path):
+    """Regression guard: the full private_test through the device runtime."""
+    clf = load_classifier(emotion_model_path)
+    recorded = clf.meta.metrics["private_test"]["int8_accuracy"]
+    with np.load(fer) as d:
+        x, y = d["x_private_test"], d["y_private_test"]
+    pred = clf.predict_probs(model_input(x, clf.meta)).argmax(1)
+    accuracy = float((pred == y).mean())
+    assert len(y) == 3589
+    assert accuracy >= recorded - 0.005, f"int8 accuracy {accuracy:.4f} < recorded {recorded:.4f} - 0.5 pp"

@@ -1,0 +1,63 @@
+import io
+
+import numpy as np
+import pytest
+
+from edge_monitor.outputs.sinks import ConsoleSink, ProgressSink, describe
+from edge_monitor.summary import RunSummary
+from edge_monitor.types import EmotionState, Event, FaceBox, Frame, StepResult
+
+LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+def result(i: int, fps: float = 10.0, face: bool = True, label: str | None = "happy", events=()):
+    gray = np.zeros((4, 4), np.uint8)
+    return StepResult(
+        frame=Frame(np.zeros((4, 4, 3), np.uint8), gray, i / fps, i),
+        face=FaceBox(0, 0, 2, 2) if face else None,
+        face_detected=face,
+        face_present=face,
+        emotion=None,
+        stable=EmotionState(label, 0.5, dict.fromkeys(LABELS, 1 / 7)),
+        events=tuple(events),
+    )
+
+
+def test_summary_counts_time_per_emotion_and_face_frames():
+    s = RunSummary()
+    for i in range(10):
+        s.update(result(i, face=i < 8, label="happy" if i < 5 else ("sad" if i < 8 else None)))
+    assert s.frames == 10 and s.face_frames == 8
+    assert s.face_pct == pytest.approx(80.0)
+    assert s.duration_s == pytest.approx(1.0)
+    assert s.emotion_s["happy"] == pytest.approx(0.5) and s.emotion_s["sad"] == pytest.approx(0.3)
+    e = s.event(wall_s=0.5, stopped_by="end")
+    assert e.kind == "summary" and e.frame == 9 and e.t == pytest.approx(0.9)
+    assert e.data["fps"] == 20.0 and e.data["face_frames"] == 8
+    text = s.report(0.5)
+    assert "80.0 %" in text and "happy 0.5 s" in text and "sad 0.3 s" in text
+
+
+def test_describe_is_one_readable_line():
+    e = Event("emotion", 1.5, 12, {"emotion": "sad", "previous": "happy", "confidence": 0.61, "probs": {}})
+    line = describe(e)
+    assert "\n" not in line and "sad (61 %)" in line and "was happy" in line and "frame     12" in line
+    assert "last seen at 2.00 s" in describe(Event("face_lost", 2.3, 20, {"last_seen_t": 2.0}))
+
+
+def test_console_prints_each_event():
+    out = io.StringIO()
+    ConsoleSink(out).on_event(Event("face_found", 0.1, 3))
+    assert "face_found" in out.getvalue()
+
+
+def test_progress_bar_counts_frames_and_clears_for_events():
+    out = io.StringIO()
+    bar = ProgressSink(total=20, stream=out, every=10)
+    for i in range(20):
+        bar.on_frame(result(i))
+    assert "10/20" in out.getvalue() and "20/20" in out.getvalue() and "#" * 30 in out.getvalue()
+    bar.on_event(Event("face_found", 0.1, 3))
+    bar.close()
+    bar.close()
+    assert out.getvalue().endswith("\n") and out.getvalue().count("\n") == 1

@@ -1,0 +1,51 @@
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from edge_monitor.errors import OutputError
+from edge_monitor.outputs.timeline import TimelineSink
+from edge_monitor.types import EmotionState, Event, FaceBox, Frame, StepResult
+
+LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+def result(i, label):
+    dist = dict.fromkeys(LABELS, 0.05)
+    if label:
+        dist[label] = 0.7
+    return StepResult(
+        frame=Frame(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.uint8), i / 10, i),
+        face=FaceBox(0, 0, 2, 2) if label else None,
+        face_detected=label is not None,
+        face_present=label is not None,
+        emotion=None,
+        stable=EmotionState(label, 0.7 if label else 0.0, dist),
+    )
+
+
+def test_timeline_png_is_written_on_close(tmp_path):
+    out = tmp_path / "sub" / "t.png"
+    sink = TimelineSink(out, title="test")
+    sink.on_event(Event("face_found", 0.1, 1))
+    for i in range(50):
+        sink.on_frame(result(i, "happy" if i < 20 else ("sad" if i < 40 else None)))
+    sink.on_event(Event("face_lost", 4.3, 43, {"last_seen_t": 4.0}))
+    sink.close()
+    sink.close()
+    img = cv2.imread(str(out))
+    assert img is not None and img.shape[0] > 300 and img.shape[1] > 600
+    assert len(np.unique(img.reshape(-1, 3), axis=0)) > 10  # a real drawing, not a blank canvas
+
+
+def test_nothing_is_drawn_for_a_run_without_frames(tmp_path):
+    sink = TimelineSink(tmp_path / "t.png")
+    sink.close()
+    assert not (tmp_path / "t.png").exists()
+
+
+def test_missing_matplotlib_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(OutputError, match=r"pip install 'edge-monitor\[plot\]'"):
+        TimelineSink(tmp_path / "t.png")
