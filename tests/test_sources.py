@@ -69,7 +69,7 @@ def test_replay_reads_every_frame_with_clip_timestamps(clip):
     assert len(frames) == src.frame_count
     assert [f.index for f in frames] == list(range(72))
     for f in frames:
-        assert f.t == f.index / src.fps  # exact: clip time, not wall time
+        assert f.t == pytest.approx(f.index / src.fps, abs=1e-3)  # a constant-rate clip: clip time
         assert f.bgr.dtype == np.uint8 and f.bgr.shape == (src.size[1], src.size[0], 3)
         assert (f.width, f.height) == src.size
         np.testing.assert_array_equal(f.gray, cv2.cvtColor(f.bgr, cv2.COLOR_BGR2GRAY))
@@ -130,7 +130,7 @@ def test_realtime_pacing_subtracts_processing_time_and_never_sleeps_when_late(cl
         clock.advance(5 * period)
         f = src.read()
     assert clock.sleeps == []
-    assert f.t == f.index / src.fps and f.index == 8 and first.t == 0.0
+    assert f.t == pytest.approx(f.index / src.fps, abs=1e-3) and f.index == 8 and first.t == 0.0
     src.close()
 
 
@@ -176,6 +176,19 @@ def test_mp4_cut_before_its_trailing_moov_is_truncated(clip, tmp_path):
     _assert_one_line(ei.value)
 
 
+def test_variable_frame_rate_clip_keeps_its_own_timestamps(clip):
+    # face_noface.mov runs at 30 fps, then 24 fps after the cut: index / fps would drift.
+    path = clip("pyfeat/face_noface.mov")
+    cap = cv2.VideoCapture(str(path))
+    container = []
+    while cap.read()[0]:
+        container.append(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000)
+    frames = read_all(VideoFileSource(path))
+    assert [f.t for f in frames] == pytest.approx(container, abs=1e-9)
+    assert all(b.t > a.t for a, b in zip(frames, frames[1:], strict=False))
+    assert frames[75].t == pytest.approx(2.485, abs=0.01)  # not 75 / 26.4 = 2.84
+
+
 def test_mp4_with_leading_moov_cut_in_half_decodes_until_the_cut(clip, tmp_path):
     full_path = clip("pyfeat/WolfgangLanger_Pexels.mp4")
     half = VideoFileSource(half_copy(full_path, tmp_path / "half.mp4"))
@@ -184,7 +197,7 @@ def test_mp4_with_leading_moov_cut_in_half_decodes_until_the_cut(clip, tmp_path)
     frames = read_all(half)
     assert 0 < len(frames) < half.frame_count
     assert half.ended_early is True
-    assert frames[-1].t == frames[-1].index / half.fps
+    assert frames[-1].t == pytest.approx(frames[-1].index / half.fps, abs=2 / half.fps)  # damaged tail
     half.close()
 
     full = VideoFileSource(full_path)

@@ -30,8 +30,9 @@ def _looks_like_mp4(path: Path) -> bool:
 class VideoFileSource:
     """Frames of a video file with their clip timestamps.
 
-    Time is the clip's own (frame index / fps), so a fast replay and a real-time replay give
-    the same timestamps and therefore the same events.
+    Time is the clip's own: each frame's container timestamp (variable-frame-rate phone clips
+    included), falling back to the previous time + 1/fps where the container gives none. A fast
+    replay and a real-time replay therefore give the same timestamps and the same events.
 
     Args:
         path: The clip.
@@ -72,6 +73,7 @@ class VideoFileSource:
         self.realtime = realtime
         self._clock, self._sleep = clock, sleep
         self._index = 0
+        self._last_t = -1.0
         self._t0: float | None = None
         self._closed = False
         self._exhausted = False  # set once a decode at the end of the stream returned nothing
@@ -91,7 +93,19 @@ class VideoFileSource:
 
     def _decode(self):
         ok, bgr = self._cap.read()
-        return bgr if ok and bgr is not None else None
+        if not ok or bgr is None:
+            return None
+        self._decoded_t = self._cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        return bgr
+
+    def _timestamp(self) -> float:
+        t = self._decoded_t
+        if self._index == 0:
+            t = 0.0 if not math.isfinite(t) or t < 0 else t
+        elif not math.isfinite(t) or t <= self._last_t:  # missing or non-monotonic stamp
+            t = self._last_t + 1.0 / self.fps
+        self._last_t = t
+        return t
 
     @property
     def ended_early(self) -> bool:
@@ -113,7 +127,7 @@ class VideoFileSource:
         if bgr is None:
             self._exhausted = True
             return None
-        t = self._index / self.fps
+        t = self._timestamp()
         if self.realtime:
             now = self._clock()
             if self._t0 is None:
