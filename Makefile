@@ -9,7 +9,7 @@ OUT ?= out
 RUN_VENV := .venv-run
 DEV_VENV := .venv
 
-.PHONY: demo test lint format train clean help
+.PHONY: demo test lint format docs train clean help
 
 help:
 	@echo "make demo [CLIP=path OUT=dir]   replay a clip: events, annotated video, timeline plot"
@@ -26,7 +26,7 @@ $(RUN_VENV)/.installed: pyproject.toml
 
 # The developer's environment: training extra (TensorFlow) and test tools.
 $(DEV_VENV)/.installed: pyproject.toml
-	scripts/system-deps.sh
+	scripts/system-deps.sh shellcheck systemd
 	$(PYTHON) -m venv $(DEV_VENV)
 	$(DEV_VENV)/bin/python -m pip install -q --upgrade pip
 	$(DEV_VENV)/bin/python -m pip install -q -e ".[train,dev]"
@@ -48,6 +48,9 @@ test: lint
 format: $(DEV_VENV)/.installed
 	$(DEV_VENV)/bin/ruff format .
 	$(DEV_VENV)/bin/ruff check --fix .
+
+docs: $(DEV_VENV)/.installed
+	$(DEV_VENV)/bin/python scripts/sync_docs.py
 
 train: $(DEV_VENV)/.installed
 	$(DEV_VENV)/bin/python -m conversion.train --out runs/emotion

@@ -50,6 +50,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=0, help="train on a subset of N images (smoke tests)")
     p.add_argument("--no-clean", action="store_true", help="keep duplicate and blank training images")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start from these weights with a fresh schedule (warm restart)",
+    )
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = all cores)")
     return p.parse_args(argv)
 
@@ -112,8 +118,11 @@ def train(args: argparse.Namespace) -> Path:
     from conversion.model import build_cnn
 
     if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        except RuntimeError:  # TF was already initialised in this process (tests): keep its threads
+            print(f"--threads {args.threads} ignored: TensorFlow is already initialised")
     keras.utils.set_random_seed(args.seed)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -145,6 +154,9 @@ def train(args: argparse.Namespace) -> Path:
         print(f"resuming from {last_path} after epoch {initial_epoch} (best public_test {best_val:.4f})")
     else:
         model = build_cnn((FER_SIZE, FER_SIZE, 1), len(FER_CLASSES), args.widths, args.convs, args.dropout)
+        if args.init_from is not None:
+            model.set_weights(keras.models.load_model(args.init_from, compile=False).get_weights())
+            print(f"initialised from {args.init_from}")
         total = steps_per_epoch * args.epochs
         warm = int(steps_per_epoch * args.warmup_epochs)
         schedule = keras.optimizers.schedules.CosineDecay(
@@ -205,6 +217,12 @@ def train(args: argparse.Namespace) -> Path:
     }
     (out / "timing.json").write_text(json.dumps(timing, indent=2))
     recipe = {k: _portable(v) for k, v in vars(args).items() if k not in ("out", "resume", "threads")}
+    if args.init_from is not None:
+        # A warm restart continues an earlier run: keep that run's recipe and time in the record.
+        earlier = json.loads(args.init_from.with_name("emotion.json").read_text()).get("extra", {})
+        recipe["init_from_recipe"] = earlier.get("recipe")
+        timing["train_seconds"] = round(timing["train_seconds"] + earlier.get("train_seconds", 0.0), 1)
+        timing["epochs_run"] += earlier.get("epochs_run", 0)
     meta = emotion_metadata(
         recipe=recipe,
         train_images=len(train_split),

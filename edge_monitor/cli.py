@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -12,14 +13,26 @@ from pathlib import Path
 
 from edge_monitor import __version__
 from edge_monitor.config import Config, dump_yaml, load_config
-from edge_monitor.errors import EdgeMonitorError, VideoTruncatedError
+from edge_monitor.errors import ConfigError, EdgeMonitorError, OutputError, VideoTruncatedError
+from edge_monitor.eyes import EyeStateEstimator
 from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector
 from edge_monitor.inference import load_classifier
-from edge_monitor.outputs.sinks import AnnotateSink, ConsoleSink, EventLogSink, ProgressSink, Sink
+from edge_monitor.mouth import YawnEstimator
+from edge_monitor.outputs.gpio import open_alert_output
+from edge_monitor.outputs.sinks import (
+    AlertOutputSink,
+    AnnotateSink,
+    ConsoleSink,
+    EventLogSink,
+    LogSink,
+    ProgressSink,
+    Sink,
+)
 from edge_monitor.paths import model_path
 from edge_monitor.pipeline import Pipeline
 from edge_monitor.service import Runner
 from edge_monitor.sources import FrameSource
+from edge_monitor.systemd import Notifier, setup_logging, under_systemd
 
 log = logging.getLogger("edge_monitor")
 
@@ -46,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", type=Path, metavar="OUT.png", help="draw a timeline of the run (needs matplotlib)"
     )
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    p.add_argument(
+        "--gpio",
+        choices=["auto", "on", "off", "mock"],
+        help="buzzer and LED: auto = real pins if the machine has them (default: gpio.mode in the config)",
+    )
     p.add_argument("--quiet", action="store_true", help="do not print events on stdout")
     p.add_argument(
         "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity"
@@ -54,20 +72,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def open_source(args: argparse.Namespace, cfg: Config) -> FrameSource:
-    """The frame source chosen by the options, else by ``source.kind`` in the config."""
+def open_source(args: argparse.Namespace, cfg: Config, stop: threading.Event) -> FrameSource:
+    """The frame source chosen by the options, else by ``source.kind`` in the config.
+
+    A live camera is wrapped in :class:`ResilientSource` (read timeouts, reopening, give-up).
+    """
     if args.video is not None:
         from edge_monitor.sources.replay import VideoFileSource
 
         return VideoFileSource(args.video, realtime=args.realtime)
-    if args.camera is not None or (not args.picamera and cfg.source.kind == "opencv"):
+    src = cfg.source
+    if args.camera is not None or (not args.picamera and src.kind == "opencv"):
         from edge_monitor.sources.camera import OpenCvCamera
 
-        index = args.camera if args.camera is not None else cfg.source.camera_index
-        return OpenCvCamera(index, cfg.source.width, cfg.source.height, cfg.source.fps)
-    from edge_monitor.sources.picam import PicameraSource
+        index = args.camera if args.camera is not None else src.camera_index
+        opener = lambda: OpenCvCamera(index, src.width, src.height, src.fps)  # noqa: E731
+    else:
+        from edge_monitor.sources.picam import PicameraSource
 
-    return PicameraSource(cfg.source.width, cfg.source.height, cfg.source.fps)
+        opener = lambda: PicameraSource(src.width, src.height, src.fps)  # noqa: E731
+    from edge_monitor.sources.resilient import ResilientSource
+
+    return ResilientSource(
+        opener, src.read_timeout_s, src.retry_initial_s, src.retry_max_s, src.give_up_s, stop
+    )
 
 
 def _install_signal_handlers(stop: threading.Event) -> dict:
@@ -97,21 +125,42 @@ def run(args: argparse.Namespace) -> int:
 
     emotion_path = model_path(cfg.models.emotion, "emotion")
     classifier = load_classifier(emotion_path, threads=cfg.models.threads)
+    eyes = EyeStateEstimator(load_classifier(model_path(cfg.models.eye_state, "eye_state")), cfg.eyes)
+    yawns = YawnEstimator(load_classifier(model_path(cfg.models.yawn, "yawn")))
     tracker = DriverFaceTracker(HaarFaceDetector(cfg.detector), cfg.detector, cfg.face)
-    pipeline = Pipeline(tracker, classifier, cfg)
-    source = open_source(args, cfg)
+    pipeline = Pipeline(tracker, classifier, cfg, eyes=eyes, yawns=yawns)
+    stop = threading.Event()
+    source = open_source(args, cfg, stop)
 
     sinks: list[Sink] = []
     try:
+        gpio_cfg = dataclasses.replace(cfg.gpio, mode=args.gpio) if args.gpio else cfg.gpio
+        sinks.append(AlertOutputSink(open_alert_output(gpio_cfg)))
         if sys.stderr.isatty() and not source.live:
             sinks.append(ProgressSink(source.frame_count))
-        if not args.quiet:
+        if under_systemd():
+            sinks.append(LogSink())  # the journal, with structured fields
+        elif not args.quiet:
             sinks.append(ConsoleSink())
         events_path = args.events or (Path(cfg.events.path) if cfg.events.path else None)
         if events_path is not None:
             from edge_monitor.outputs.events import EventLog
 
-            sinks.append(EventLogSink(EventLog(events_path)))
+            try:
+                sinks.append(EventLogSink(EventLog(events_path, cfg.events.max_bytes, cfg.events.keep)))
+            except OutputError as exc:  # alerting never depends on the disk
+                log.warning("%s; monitoring continues without an event log", exc)
+        if cfg.snapshots.enabled:
+            from edge_monitor.outputs.snapshots import SnapshotSink
+
+            base = Path(cfg.snapshots.dir) if cfg.snapshots.dir else None
+            if base is None:
+                if events_path is None:
+                    raise ConfigError(
+                        "snapshots.enabled needs snapshots.dir or an event log to put them beside"
+                    )
+                base = events_path.parent / "snapshots"
+            sinks.append(SnapshotSink(base, cfg.snapshots.min_level, cfg.snapshots.keep))
         if args.annotate is not None:
             from edge_monitor.outputs.annotate import VideoAnnotator
 
@@ -126,8 +175,8 @@ def run(args: argparse.Namespace) -> int:
         source.close()
         raise
 
-    stop = threading.Event()
     previous = _install_signal_handlers(stop)
+    notifier = Notifier()
     runner = Runner(
         source,
         pipeline,
@@ -135,13 +184,16 @@ def run(args: argparse.Namespace) -> int:
         stop=stop,
         max_frames=args.max_frames,
         start_info={"model": str(emotion_path), "config": str(args.config) if args.config else None},
+        notifier=notifier,
     )
     try:
         summary = runner.run()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        classifier.close()
+        notifier.close()
+        for model in (classifier, eyes, yawns):
+            model.close()
     if not args.quiet:
         print(summary.report(runner.wall_s))
     if getattr(source, "ended_early", False):
@@ -156,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(args.log_level)
     try:
         return run(args)
     except EdgeMonitorError as exc:

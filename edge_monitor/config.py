@@ -40,6 +40,14 @@ class SourceConfig:
     width: int = spec(640, "capture width in pixels", lo=160, hi=4096)
     height: int = spec(480, "capture height in pixels", lo=120, hi=4096)
     fps: float = spec(30.0, "requested camera frame rate", lo=1, hi=120)
+    read_timeout_s: float = spec(2.0, "a camera read blocking longer than this is a fault", lo=0.1, hi=60.0)
+    retry_initial_s: float = spec(
+        0.5, "first wait before reopening a faulted camera (doubles)", lo=0.05, hi=60.0
+    )
+    retry_max_s: float = spec(8.0, "longest wait between reopening attempts", lo=0.1, hi=600.0)
+    give_up_s: float = spec(
+        30.0, "no frame for this long: exit non-zero (systemd restarts)", lo=1.0, hi=3600.0
+    )
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,8 @@ class ModelsConfig:
     """Model files; an empty path means the model shipped with the package."""
 
     emotion: str = spec("", "emotion .tflite (metadata: the .json beside it); empty = shipped model")
+    eye_state: str = spec("", "eye open/closed .tflite; empty = shipped model")
+    yawn: str = spec("", "yawn .tflite; empty = shipped model")
     threads: int = spec(1, "TFLite interpreter threads", lo=1, hi=8)
 
 
@@ -90,10 +100,100 @@ class EmotionConfig:
 
 
 @dataclass(frozen=True)
+class EyesConfig:
+    """Eye state from eye crops inside the driver's face box."""
+
+    locate: str = spec("geometric", "how eye crops are found in the face", choices=("geometric", "haar"))
+    closed_threshold: float = spec(
+        0.5, "P(closed) at or above which the eyes count as closed", lo=0.05, hi=0.95
+    )
+
+
+@dataclass(frozen=True)
+class FatigueConfig:
+    """Drowsiness: eye closures, PERCLOS and yawns (all in seconds, never frames)."""
+
+    blink_max_s: float = spec(0.5, "closures up to this long are blinks", lo=0.05, hi=2.0)
+    microsleep_s: float = spec(1.0, "a closure this long is a microsleep", lo=0.2, hi=10.0)
+    long_closure_s: float = spec(2.0, "a closure this long raises the alarm while it lasts", lo=0.5, hi=20.0)
+    perclos_window_s: float = spec(
+        60.0, "PERCLOS window: share of this time with eyes closed", lo=5.0, hi=600.0
+    )
+    perclos_warning: float = spec(0.15, "PERCLOS at or above this raises a warning", lo=0.01, hi=1.0)
+    perclos_min_coverage: float = spec(
+        0.5, "share of the PERCLOS window with eyes seen before PERCLOS counts", lo=0.0, hi=1.0
+    )
+    yawn_min_s: float = spec(1.5, "mouth wide open this long is a yawn (talking is shorter)", lo=0.3, hi=10.0)
+    repeat_window_s: float = spec(
+        300.0, "window for counting repeated microsleeps and yawns", lo=10.0, hi=3600.0
+    )
+    microsleeps_to_warn: int = spec(2, "microsleeps within repeat_window_s that raise a warning", lo=1, hi=50)
+    yawns_to_notice: int = spec(3, "yawns within repeat_window_s that raise a notice", lo=1, hi=50)
+
+
+@dataclass(frozen=True)
+class AttentionConfig:
+    """Distraction: the face absent or not frontal (a missing face counts as distracted)."""
+
+    notice_s: float = spec(3.0, "face absent this long: notice (LED pre-alert)", lo=0.5, hi=60.0)
+    warning_s: float = spec(5.0, "face absent this long: warning (audible)", lo=0.5, hi=60.0)
+    alarm_s: float = spec(11.0, "face absent this long: alarm", lo=1.0, hi=120.0)
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Escalation and recovery of the alert level."""
+
+    min_hold_s: float = spec(2.0, "a raised level is held at least this long", lo=0.0, hi=60.0)
+    recovery_s: float = spec(1.0, "the cause must be clear this long before the level drops", lo=0.0, hi=60.0)
+    cooldown_s: float = spec(
+        30.0, "after an alarm ends, the same cause cannot alarm again for this long", lo=0.0, hi=600.0
+    )
+    negative_emotions: str = spec("angry", "comma-separated emotions that may raise a notice; empty = never")
+    negative_emotion_s: float = spec(
+        10.0, "a negative emotion reported this long raises a notice", lo=1.0, hi=600.0
+    )
+    fault_after_s: float = spec(
+        2.0, "a blank picture (or no frame) this long is a camera fault", lo=0.2, hi=60.0
+    )
+    blank_frame_std: float = spec(
+        4.0, "a frame with less grey-level contrast (std) than this is blank", lo=0.0, hi=50.0
+    )
+
+
+@dataclass(frozen=True)
+class GpioConfig:
+    """Buzzer and LED on the Pi's GPIO header (BCM pin numbers)."""
+
+    mode: str = spec(
+        "auto", "auto: real pins if present; on; off; mock", choices=("auto", "on", "off", "mock")
+    )
+    buzzer_pin: int = spec(17, "BCM pin of the buzzer", lo=0, hi=27)
+    led_pin: int = spec(27, "BCM pin of the LED", lo=0, hi=27)
+    buzzer_active_high: bool = spec(True, "the buzzer sounds when its pin is high")
+
+
+@dataclass(frozen=True)
 class EventsConfig:
     """The JSON Lines event log."""
 
     path: str = spec("", "event log file (appended); empty = none unless --events is given")
+    max_bytes: int = spec(
+        10_000_000, "rotate the event log past this size in bytes", lo=10_000, hi=10_000_000_000
+    )
+    keep: int = spec(5, "rotated event logs kept (events.jsonl.1 is the newest)", lo=0, hi=100)
+
+
+@dataclass(frozen=True)
+class SnapshotsConfig:
+    """Pictures of alert moments: off by default, nothing of the driver is stored (privacy)."""
+
+    enabled: bool = spec(False, "save the frame of each alert at or above min_level")
+    dir: str = spec("", "snapshot folder; empty = 'snapshots' beside the event log")
+    min_level: str = spec(
+        "alarm", "lowest alert level saved", choices=("notice", "warning", "alarm", "fault")
+    )
+    keep: int = spec(50, "snapshots kept; the oldest are deleted", lo=1, hi=100_000)
 
 
 @dataclass(frozen=True)
@@ -105,7 +205,13 @@ class Config:
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     face: FaceConfig = field(default_factory=FaceConfig)
     emotion: EmotionConfig = field(default_factory=EmotionConfig)
+    eyes: EyesConfig = field(default_factory=EyesConfig)
+    fatigue: FatigueConfig = field(default_factory=FatigueConfig)
+    attention: AttentionConfig = field(default_factory=AttentionConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    gpio: GpioConfig = field(default_factory=GpioConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
+    snapshots: SnapshotsConfig = field(default_factory=SnapshotsConfig)
 
 
 def _is_section(tp: Any) -> bool:
@@ -185,6 +291,25 @@ def _validate_defaults(obj: Any, prefix: str = "") -> None:
             _coerce(value, typing.get_type_hints(type(obj))[f.name], path, None, dict(f.metadata))
 
 
+def _check_relations(cfg: Config) -> None:
+    # Settings that are only meaningful relative to each other.
+    if cfg.gpio.buzzer_pin == cfg.gpio.led_pin:
+        raise ConfigRangeError(
+            f"gpio.led_pin: {cfg.gpio.led_pin} is also gpio.buzzer_pin; use two different pins"
+        )
+    a = cfg.attention
+    if not a.notice_s < a.warning_s < a.alarm_s:
+        raise ConfigRangeError(
+            f"attention: notice_s < warning_s < alarm_s is required, got {a.notice_s}, {a.warning_s}, {a.alarm_s}"
+        )
+    f = cfg.fatigue
+    if not f.blink_max_s < f.microsleep_s <= f.long_closure_s:
+        raise ConfigRangeError(
+            "fatigue: blink_max_s < microsleep_s <= long_closure_s is required,"
+            f" got {f.blink_max_s}, {f.microsleep_s}, {f.long_closure_s}"
+        )
+
+
 def parse_config(text: str, source: str = "<config>", base: Config | None = None) -> Config:
     """Parse YAML text over ``base`` (default: the built-in defaults)."""
     try:
@@ -196,7 +321,9 @@ def parse_config(text: str, source: str = "<config>", base: Config | None = None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigSyntaxError(f"{source}: YAML syntax error{where}: {problem}") from None
     try:
-        return _build(Config, data, node, "", base or Config())
+        cfg = _build(Config, data, node, "", base or Config())
+        _check_relations(cfg)
+        return cfg
     except ConfigError as exc:
         raise type(exc)(f"{source}: {exc}") from None
 
@@ -254,12 +381,18 @@ def dump_yaml(cfg: Config) -> str:
 
 
 __all__ = [
+    "AttentionConfig",
     "Config",
     "DetectorConfig",
     "EmotionConfig",
     "EventsConfig",
+    "EyesConfig",
     "FaceConfig",
+    "FatigueConfig",
+    "GpioConfig",
     "ModelsConfig",
+    "PolicyConfig",
+    "SnapshotsConfig",
     "SourceConfig",
     "dump_yaml",
     "load_config",

@@ -105,7 +105,7 @@ class ModelMismatchError(ModelError):
 
 
 class OutputError(EdgeMonitorError, IOError):
-    """An output (event log, annotated video, plot) cannot be written."""
+    """An output (event log, annotated video, plot, GPIO pins) cannot be written or claimed."""
 
     exit_code = 40
 

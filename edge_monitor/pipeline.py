@@ -1,13 +1,35 @@
-"""One frame in, one :class:`StepResult` out: face → crop → classifier → trackers. No clock, no I/O."""
+"""One frame in, one :class:`StepResult` out: face → crops → classifiers → trackers → policy.
+
+No clock and no I/O: the frame's timestamp is the only notion of time.
+"""
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Protocol
+
+import numpy as np
 
 from edge_monitor.config import Config
 from edge_monitor.crops import face_pixels
 from edge_monitor.faces import DriverFaceTracker
+from edge_monitor.fatigue import AbsenceTracker, EyeClosureTracker, LensTracker, YawnTracker
 from edge_monitor.inference import TfliteClassifier
+from edge_monitor.policy import AlertPolicy
 from edge_monitor.tracking import EmotionWindow, PresenceTracker
-from edge_monitor.types import Frame, StepResult
+from edge_monitor.types import DriverState, Event, FaceBox, FatigueStats, Frame, StepResult
+
+
+class EyeEstimator(Protocol):
+    """P(eyes closed) for the driver's face (``edge_monitor.eyes.EyeStateEstimator``)."""
+
+    def closed_prob(self, gray: np.ndarray, face: FaceBox) -> float | None: ...
+
+
+class YawnEstimatorLike(Protocol):
+    """P(yawn) for the driver's face (``edge_monitor.mouth.YawnEstimator``)."""
+
+    def yawn_prob(self, gray: np.ndarray, face: FaceBox) -> float | None: ...
 
 
 class Pipeline:
@@ -17,33 +39,93 @@ class Pipeline:
         faces: Tracker of the driver's face.
         emotion_model: The emotion classifier.
         cfg: The configuration.
+        eyes: Eye-state estimator (None: no drowsiness from the eyes).
+        yawns: Yawn estimator (None: no yawn detection).
     """
 
-    def __init__(self, faces: DriverFaceTracker, emotion_model: TfliteClassifier, cfg: Config) -> None:
+    def __init__(
+        self,
+        faces: DriverFaceTracker,
+        emotion_model: TfliteClassifier,
+        cfg: Config,
+        eyes: EyeEstimator | None = None,
+        yawns: YawnEstimatorLike | None = None,
+    ) -> None:
         self._faces = faces
         self._emotion_model = emotion_model
+        self._eyes = eyes
+        self._yawns = yawns
         self._flip_tta = cfg.emotion.flip_tta
         self._presence = PresenceTracker(cfg.face)
         self._emotion = EmotionWindow(emotion_model.labels, cfg.emotion)
+        self._closure = EyeClosureTracker(cfg.fatigue, cfg.eyes.closed_threshold)
+        self._yawn = YawnTracker(cfg.fatigue)
+        self._absence = AbsenceTracker(cfg.face.found_after_s)
+        self._lens = LensTracker(cfg.policy.blank_frame_std)
+        self._policy = AlertPolicy(cfg.fatigue, cfg.attention, cfg.policy)
+        self._negative = {e.strip() for e in cfg.policy.negative_emotions.split(",") if e.strip()}
+        self._negative_since: float | None = None
+        self._driver = DriverState()
+
+    def camera_fault(self, now: float, frame: int, reason: str) -> list[Event]:
+        """No frame this time (the camera hung, failed or returned nothing): raise ``fault``.
+
+        The fault clears with the next frame that arrives (after the policy's recovery time).
+        """
+        self._driver = dataclasses.replace(self._driver, camera_fault=reason)
+        alert = self._policy.evaluate(now, frame, self._driver)
+        return [alert] if alert is not None else []
+
+    @property
+    def level(self) -> str:
+        """The current alert level."""
+        return self._policy.level
 
     def step(self, frame: Frame) -> StepResult:
-        """Process one frame; the frame's timestamp is the only notion of time."""
-        box, detected = self._faces.update(frame.gray, frame.t)
-        events = []
-        presence_event = self._presence.update(frame.t, frame.index, detected)
+        """Process one frame."""
+        now, index, gray = frame.t, frame.index, frame.gray
+        box, detected = self._faces.update(gray, now)
+        events: list[Event] = []
+
+        presence_event = self._presence.update(now, index, detected)
         if presence_event is not None:
             events.append(presence_event)
             if presence_event.kind == "face_lost":
                 self._emotion.reset()  # no face, no emotion: it is re-established on return
-        prediction = None
+
+        prediction = eye_p = yawn_p = None
         if box is not None:
-            pixels = face_pixels(frame.gray, box, self._emotion_model.meta)
-            prediction = self._emotion_model.predict(pixels, flip_tta=self._flip_tta)
-        stable, emotion_event = self._emotion.update(
-            frame.t, frame.index, prediction.probs if prediction is not None else None
-        )
+            prediction = self._emotion_model.predict(
+                face_pixels(gray, box, self._emotion_model.meta), flip_tta=self._flip_tta
+            )
+            if self._eyes is not None:
+                eye_p = self._eyes.closed_prob(gray, box)
+            if self._yawns is not None:
+                yawn_p = self._yawns.yawn_prob(gray, box)
+        stable, emotion_event = self._emotion.update(now, index, prediction.probs if prediction else None)
         if emotion_event is not None:
             events.append(emotion_event)
+        events += self._closure.update(now, index, eye_p)
+        events += self._yawn.update(now, index, yawn_p)
+
+        if stable.label in self._negative:
+            self._negative_since = now if self._negative_since is None else self._negative_since
+        else:
+            self._negative_since = None
+        driver = DriverState(
+            eyes_closed_s=self._closure.closed_s,
+            perclos=self._closure.perclos,
+            recent_microsleeps=self._closure.microsleeps.count(now),
+            recent_yawns=self._yawn.yawns.count(now),
+            absent_s=self._absence.update(now, detected),
+            negative_emotion=stable.label if self._negative_since is not None else None,
+            negative_emotion_s=now - self._negative_since if self._negative_since is not None else 0.0,
+            blank_s=self._lens.update(now, gray),
+        )
+        self._driver = driver
+        alert = self._policy.evaluate(now, index, driver)
+        if alert is not None:
+            events.append(alert)
         return StepResult(
             frame=frame,
             face=box,
@@ -52,4 +134,22 @@ class Pipeline:
             emotion=prediction,
             stable=stable,
             events=tuple(events),
+            eye_closed_prob=eye_p,
+            yawn_prob=yawn_p,
+            driver=driver,
+            level=self._policy.level,
+            reason=self._policy.reason,
+            stats=FatigueStats(
+                blinks=self._closure.blinks,
+                blink_mean_s=self._closure.blink_mean_s,
+                microsleeps=self._closure.microsleeps.total,
+                long_closures=self._closure.long_closures,
+                yawns=self._yawn.yawns.total,
+                max_perclos=self._closure.max_perclos,
+            ),
         )
+
+    @property
+    def alarm_episodes(self) -> int:
+        """Alarm episodes so far (an alarm returning within the cooldown is the same episode)."""
+        return self._policy.episode

@@ -11,8 +11,10 @@ from edge_monitor import __version__
 from edge_monitor.outputs.sinks import Sink
 from edge_monitor.pipeline import Pipeline
 from edge_monitor.sources import FrameSource
+from edge_monitor.sources.resilient import CameraFault
 from edge_monitor.summary import RunSummary
-from edge_monitor.types import Event
+from edge_monitor.systemd import Notifier
+from edge_monitor.types import Event, StepResult
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,13 @@ class Runner:
         stop: Set from a signal handler or another thread to end the loop after the current frame.
         max_frames: Stop after this many frames (None: no limit).
         start_info: Extra fields for the ``start`` event.
-        clock: Monotonic clock for the wall-time statistics only (never for tracker time).
+        notifier: systemd notifications (READY after the first frame, WATCHDOG from the loop,
+            STATUS every few seconds, STOPPING on the way out); None: none.
+        clock: Monotonic clock for wall-time statistics and notification pacing only (never for
+            tracker time).
     """
+
+    status_interval_s = 2.0
 
     def __init__(
         self,
@@ -38,6 +45,7 @@ class Runner:
         stop: threading.Event | None = None,
         max_frames: int | None = None,
         start_info: dict | None = None,
+        notifier: Notifier | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
@@ -46,7 +54,9 @@ class Runner:
         self.stop = stop or threading.Event()
         self.max_frames = max_frames
         self.start_info = start_info or {}
+        self.notifier = notifier
         self.clock = clock
+        self._last_ping = self._last_status = float("-inf")
         self.summary = RunSummary()
         self.stopped_by = "end"
         self.wall_s = 0.0
@@ -56,58 +66,92 @@ class Runner:
             sink.on_event(event)
 
     def run(self) -> RunSummary:
-        """Process frames until the end; the ``summary`` event is written on every exit path.
+        """Process frames until the end; ``start`` comes first and ``summary`` last, on every path.
 
         Returns:
             The run's totals.
         """
         t0 = self.clock()
-        started = False
+        ready = False
+        width, height = self.source.size
+        self._emit(
+            Event(
+                "start",
+                0.0,
+                0,
+                {
+                    "source": self.source.name,
+                    "fps": round(float(self.source.fps), 3),
+                    "frame_count": self.source.frame_count,
+                    "width": width,
+                    "height": height,
+                    "version": __version__,
+                    **self.start_info,
+                },
+            )
+        )
         try:
             while not self.stop.is_set():
                 if self.max_frames is not None and self.summary.frames >= self.max_frames:
                     self.stopped_by = "max_frames"
                     break
-                frame = self.source.read()
+                try:
+                    frame = self.source.read()
+                except CameraFault as fault:
+                    self._camera_fault(fault)
+                    continue
                 if frame is None:
+                    if self.stop.is_set():  # a source waiting out a fault returns at once on stop
+                        self.stopped_by = "signal"
                     break
-                if not started:
-                    started = True
-                    self._emit(
-                        Event(
-                            "start",
-                            frame.t,
-                            frame.index,
-                            {
-                                "source": self.source.name,
-                                "fps": round(float(self.source.fps), 3),
-                                "frame_count": self.source.frame_count,
-                                "width": frame.width,
-                                "height": frame.height,
-                                "version": __version__,
-                                **self.start_info,
-                            },
-                        )
-                    )
+                if not ready and self.notifier is not None:
+                    self.notifier.ready()  # model loaded and the first frame arrived
+                ready = True
                 result = self.pipeline.step(frame)
                 for event in result.events:
                     self._emit(event)
                 for sink in self.sinks:
                     sink.on_frame(result)
                 self.summary.update(result)
+                if self.notifier is not None:
+                    self._notify(result, t0)
             else:
                 self.stopped_by = "signal"
         except BaseException:
             self.stopped_by = "error"
             raise
         finally:
+            if self.notifier is not None:
+                self.notifier.stopping()
             self.wall_s = self.clock() - t0
             try:
-                if started:
-                    self._emit(self.summary.event(self.wall_s, self.stopped_by))
+                self._emit(self.summary.event(self.wall_s, self.stopped_by))
             finally:
                 self.close()
         return self.summary
+
+    def _camera_fault(self, fault: CameraFault) -> None:
+        now = self.source.elapsed()
+        frame = max(0, self.source.last_index)
+        data = {"reason": fault.reason, "attempt": fault.attempt, "retry_in_s": round(fault.retry_in_s, 3)}
+        self._emit(Event("fault", now, frame, data))
+        for event in self.pipeline.camera_fault(now, frame, fault.reason):
+            self._emit(event)
+        if self.notifier is not None and self.notifier.watchdog_interval_s is not None:
+            self.notifier.watchdog()  # the loop is alive; the camera is what is broken
+            self.notifier.status(f"camera fault: {fault.reason}; retry {fault.attempt}")
+
+    def _notify(self, result: StepResult, t0: float) -> None:
+        now = self.clock()
+        interval = self.notifier.watchdog_interval_s
+        if interval is not None and now - self._last_ping >= interval:
+            self.notifier.watchdog()
+            self._last_ping = now
+        if now - self._last_status >= self.status_interval_s:
+            fps = self.summary.frames / (now - t0) if now > t0 else 0.0
+            emotion = result.stable.label or "-"
+            self.notifier.status(f"{fps:.1f} fps, level {result.level}, emotion {emotion}")
+            self._last_status = now
 
     def close(self) -> None:
         """Close the sinks, then the source (idempotent; each close is attempted)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from edge_monitor.types import Event, StepResult
+from edge_monitor.types import Event, FatigueStats, StepResult
 
 
 class RunSummary:
@@ -18,7 +18,11 @@ class RunSummary:
         self.last_index = 0
         self.emotion_s: dict[str, float] = defaultdict(float)
         self.events: dict[str, int] = defaultdict(int)
+        self.level_s: dict[str, float] = defaultdict(float)
+        self.stats = FatigueStats()
+        self.alarm_episodes: set[int] = set()
         self._prev_label: str | None = None
+        self._prev_level = "ok"
         self._frame_dt = 0.0
 
     def update(self, result: StepResult) -> None:
@@ -29,14 +33,19 @@ class RunSummary:
             self._frame_dt = dt
             if self._prev_label is not None:
                 self.emotion_s[self._prev_label] += dt
+            self.level_s[self._prev_level] += dt
         else:
             self.first_t = t
         self.frames += 1
         self.face_frames += int(result.face_detected)
         self.last_t, self.last_index = t, result.frame.index
         self._prev_label = result.stable.label
+        self._prev_level = result.level
+        self.stats = result.stats
         for e in result.events:
             self.events[e.kind] += 1
+            if e.kind == "alert" and e.data.get("level") == "alarm":
+                self.alarm_episodes.add(e.data.get("episode", 0))
 
     @property
     def duration_s(self) -> float:
@@ -70,6 +79,16 @@ class RunSummary:
                 "wall_s": round(wall_s, 3),
                 "fps": round(self.frames / wall_s, 2) if wall_s > 0 else 0.0,
                 "emotion_s": {k: round(v, 3) for k, v in sorted(self.emotion_s.items())},
+                "blinks": self.stats.blinks,
+                "blink_mean_s": None
+                if self.stats.blink_mean_s is None
+                else round(self.stats.blink_mean_s, 3),
+                "microsleeps": self.stats.microsleeps,
+                "long_closures": self.stats.long_closures,
+                "yawns": self.stats.yawns,
+                "max_perclos": round(self.stats.max_perclos, 4),
+                "alarm_episodes": len(self.alarm_episodes),
+                "level_s": {k: round(v, 3) for k, v in sorted(self.level_s.items())},
                 "events": dict(sorted(self.events.items())),
                 "stopped_by": stopped_by,
             },
@@ -90,4 +109,12 @@ class RunSummary:
             )
         else:
             lines.append("dominant emotion: none established")
+        st = self.stats
+        blink = f", mean {1000 * st.blink_mean_s:.0f} ms" if st.blink_mean_s is not None else ""
+        lines.append(
+            f"blinks {st.blinks}{blink}; microsleeps {st.microsleeps}; yawns {st.yawns};"
+            f" max PERCLOS {st.max_perclos:.2f}; alarm episodes {len(self.alarm_episodes)}"
+        )
+        levels = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(self.level_s.items(), key=lambda kv: -kv[1]))
+        lines.append(f"alert levels: {levels or 'ok'}")
         return "\n".join(lines)

@@ -116,6 +116,33 @@ class EmotionState:
 
 
 @dataclass(frozen=True)
+class DriverState:
+    """What the trackers know about the driver at one instant (all durations in seconds)."""
+
+    eyes_closed_s: float = 0.0
+    perclos: float | None = None
+    recent_microsleeps: int = 0
+    recent_yawns: int = 0
+    absent_s: float = 0.0
+    negative_emotion: str | None = None
+    negative_emotion_s: float = 0.0
+    blank_s: float = 0.0
+    camera_fault: str | None = None
+
+
+@dataclass(frozen=True)
+class FatigueStats:
+    """Running totals of the fatigue trackers (for the summary)."""
+
+    blinks: int = 0
+    blink_mean_s: float | None = None
+    microsleeps: int = 0
+    long_closures: int = 0
+    yawns: int = 0
+    max_perclos: float = 0.0
+
+
+@dataclass(frozen=True)
 class StepResult:
     """What the pipeline made of one frame.
 
@@ -127,6 +154,12 @@ class StepResult:
         emotion: This frame's emotion prediction, or None without a face.
         stable: The windowed, hysteresis-filtered emotion.
         events: Events raised by this frame.
+        eye_closed_prob: Mean P(closed) of both eyes, or None without a face.
+        yawn_prob: P(yawn), or None without a face.
+        driver: The trackers' view of the driver.
+        level: The alert level after this frame.
+        reason: Why the level is what it is (empty when ok).
+        stats: Running fatigue totals.
     """
 
     frame: Frame
@@ -136,3 +169,9 @@ class StepResult:
     emotion: Prediction | None
     stable: EmotionState
     events: tuple[Event, ...] = ()
+    eye_closed_prob: float | None = None
+    yawn_prob: float | None = None
+    driver: DriverState = field(default_factory=DriverState)
+    level: str = "ok"
+    reason: str = ""
+    stats: FatigueStats = field(default_factory=FatigueStats)

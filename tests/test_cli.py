@@ -226,7 +226,7 @@ def test_truncated_clip_keeps_the_events_written_before_the_error(tmp_path):
     half = tmp_path / "half.mp4"
     half.write_bytes(data[: len(data) // 2])  # moov first: decodes until the cut
     events = tmp_path / "e.jsonl"
-    proc = run_cli("--video", half, "--events", events, "--quiet")
+    proc = run_cli("--video", half, "--events", events, "--quiet", "--gpio", "off")
     assert proc.returncode == errors.VideoTruncatedError.exit_code
     assert len(proc.stderr.strip().splitlines()) == 1 and "truncated" in proc.stderr
     ev = read_events(events)

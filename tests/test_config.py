@@ -65,6 +65,13 @@ def test_print_config_round_trips():
         ("source:\n  kind: usb\n", ConfigRangeError, ["source.kind", "'usb'", "picamera, opencv"]),
         ("emotion:\n  window_s: [1\n", ConfigSyntaxError, ["YAML syntax error", "line 3"]),
         ("a: b: c\n", ConfigSyntaxError, ["YAML syntax error", "line 1"]),
+        ("gpio:\n  led_pin: 17\n", ConfigRangeError, ["gpio.led_pin", "17", "buzzer_pin"]),
+        (
+            "attention:\n  warning_s: 2\n",
+            ConfigRangeError,
+            ["notice_s < warning_s < alarm_s", "3.0, 2.0, 11.0"],
+        ),
+        ("fatigue:\n  microsleep_s: 3\n", ConfigRangeError, ["blink_max_s < microsleep_s <= long_closure_s"]),
     ],
 )
 def test_bad_values_name_the_key_value_reason_and_line(tmp_path, text, error, needles):

@@ -111,3 +111,64 @@ def test_disk_full_is_swallowed_with_one_warning(caplog):
     assert log.dropped == 3
     warnings = [r for r in caplog.records if r.name == "edge_monitor.events"]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+
+
+# --- durability: partial lines, rotation, fsync -------------------------------------------------
+
+
+def test_a_partial_last_line_is_cut_before_appending(tmp_path, caplog):
+    from edge_monitor.outputs.events import EventLog, read_events
+    from edge_monitor.types import Event
+
+    path = tmp_path / "e.jsonl"
+    path.write_text('{"t":0.0,"frame":0,"kind":"start"}\n{"t":1.0,"fra')  # killed mid-write
+    assert [r["kind"] for r in read_events(path)] == ["start"]
+    with caplog.at_level("WARNING"), EventLog(path) as log:
+        log.write(Event("face_found", 0.1, 3))
+    assert "partial line" in caplog.text
+    assert [r["kind"] for r in read_events(path)] == ["start", "face_found"]
+    assert path.read_text().count("\n") == 2
+
+
+def test_a_file_that_is_only_a_partial_line_is_emptied(tmp_path):
+    from edge_monitor.outputs.events import EventLog, read_events
+    from edge_monitor.types import Event
+
+    path = tmp_path / "e.jsonl"
+    path.write_text('{"t":0.0,"fr')
+    with EventLog(path) as log:
+        log.write(Event("start", 0.0, 0))
+    assert [r["kind"] for r in read_events(path)] == ["start"]
+
+
+def test_rotation_by_size_keeps_n_files_and_loses_nothing_recent(tmp_path):
+    from edge_monitor.outputs.events import EventLog, read_events
+    from edge_monitor.types import Event
+
+    path = tmp_path / "e.jsonl"
+    with EventLog(path, max_bytes=400, keep=2) as log:
+        for i in range(40):
+            log.write(Event("face_found", float(i), i))
+        rotations = log.rotations
+    assert rotations >= 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.jsonl", "e.jsonl.1", "e.jsonl.2"]
+    frames = [
+        r["frame"] for name in ("e.jsonl.2", "e.jsonl.1", "e.jsonl") for r in read_events(tmp_path / name)
+    ]
+    assert frames == list(range(frames[0], 40))  # contiguous up to the newest
+    assert all((tmp_path / n).stat().st_size <= 400 + 60 for n in ("e.jsonl.1", "e.jsonl.2"))
+
+
+def test_alerts_are_fsynced(tmp_path, monkeypatch):
+    import os
+
+    from edge_monitor.outputs.events import EventLog
+    from edge_monitor.types import Event
+
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd)))
+    with EventLog(tmp_path / "e.jsonl") as log:
+        log.write(Event("face_found", 0.1, 3))
+        log.write(Event("alert", 3.0, 90, {"level": "notice", "previous": "ok", "reason": "r"}))
+    assert len(synced) == 1

@@ -116,10 +116,11 @@ def test_a_failing_sink_close_does_not_keep_the_source_open(pipeline):
     assert src.closed == 1 and rec.closed == 1
 
 
-def test_no_frames_no_events(pipeline):
+def test_a_run_without_frames_is_still_framed_by_start_and_summary(pipeline):
     rec = Recorder()
     Runner(ListSource(0), pipeline, [rec]).run()
-    assert rec.events == [] and rec.closed == 1
+    assert [e.kind for e in rec.events] == ["start", "summary"]
+    assert rec.events[1].data["frames"] == 0 and rec.closed == 1
 
 
 def test_pipeline_on_a_real_clip_reports_face_and_emotion(pipeline, clip):

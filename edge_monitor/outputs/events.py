@@ -1,7 +1,9 @@
 """The JSON Lines event log: one event per line, appended, flushed as it happens.
 
 Each record is written with a single ``write`` call and flushed at once, so a crash or
-SIGKILL leaves at most a partial last line, which ``read_events`` skips.
+SIGKILL leaves at most a partial last line, which ``read_events`` skips and which the next
+run's :class:`EventLog` cuts off before appending (so it never ends up mid-file). Alerts are
+also ``fsync``-ed: they survive a power cut. The file rotates by size (``events.jsonl.1``, ...).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Self, TextIO
 
@@ -50,24 +54,58 @@ class EventLog:
         dropped: Number of events not written: their write failed or came after ``close``.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        max_bytes: int = 0,
+        keep: int = 5,
+        sync_kinds: Collection[str] = ("alert",),
+    ) -> None:
         """Open ``path`` for appending, creating its parent directories.
+
+        Args:
+            path: The log file.
+            max_bytes: Rotate when the file grows past this size (0: never).
+            keep: Rotated files kept (``path.1`` is the newest).
+            sync_kinds: Event kinds ``fsync``-ed to the disk as soon as they are written.
 
         Raises:
             OutputError: The file cannot be opened.
         """
         self._path = Path(path)
+        self._max_bytes = max_bytes
+        self._keep = keep
+        self._sync_kinds = frozenset(sync_kinds)
         self.dropped = 0
+        self.rotations = 0
         self._warned = False
         self._fh: TextIO | None = None
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            # Line-buffered so every record reaches the OS as soon as it is written.
-            self._fh = open(self._path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+            _drop_partial_last_line(self._path)
+            self._open()
         except OSError as e:
             raise OutputError(
                 f"cannot open event log {self._path}: {e.strerror or e}; choose a writable file path"
             ) from e
+
+    def _open(self) -> None:
+        # Line-buffered so every record reaches the OS as soon as it is written.
+        self._fh = open(self._path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+
+    def _rotate(self) -> None:
+        self._fh.close()
+        self._fh = None
+        for i in range(self._keep - 1, 0, -1):
+            older = self._path.with_name(f"{self._path.name}.{i}")
+            if older.exists():
+                older.replace(self._path.with_name(f"{self._path.name}.{i + 1}"))
+        if self._keep > 0:
+            self._path.replace(self._path.with_name(f"{self._path.name}.1"))
+        else:
+            self._path.unlink()
+        self.rotations += 1
+        self._open()
 
     @property
     def path(self) -> Path:
@@ -87,6 +125,10 @@ class EventLog:
         try:
             self._fh.write(line)
             self._fh.flush()
+            if event.kind in self._sync_kinds:
+                os.fsync(self._fh.fileno())
+            if self._max_bytes and self._fh.tell() >= self._max_bytes:
+                self._rotate()
         except OSError as e:
             self.dropped += 1
             self._warn(e)
@@ -114,6 +156,35 @@ class EventLog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _drop_partial_last_line(path: Path) -> None:
+    """Cut a partial last line (a killed run's) so appended records start on a line of their own."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return
+    with path.open("rb+") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return
+        logger.warning(
+            "event log %s ends in a partial line (a run was killed mid-write); cutting it off", path
+        )
+        # Scan back for the last newline (a line is short: a few kB at most).
+        pos = size
+        while pos > 0:
+            step = min(4096, pos)
+            f.seek(pos - step)
+            chunk = f.read(step)
+            nl = chunk.rfind(b"\n")
+            if nl >= 0:
+                f.truncate(pos - step + nl + 1)
+                return
+            pos -= step
+        f.truncate(0)
 
 
 def read_events(path: str | Path) -> list[dict]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sys
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from edge_monitor.outputs.annotate import VideoAnnotator
 from edge_monitor.outputs.events import EventLog
@@ -36,14 +37,29 @@ class EventLogSink(Sink):
         self.log.close()
 
 
+def state_lines(result: StepResult) -> list[str]:
+    """The alert level and the eye and mouth state, as lines for the video overlay."""
+    level = result.level.upper() + (f" ({result.reason})" if result.reason and result.level != "ok" else "")
+    lines = [f"level: {level}"]
+    d = result.driver
+    if result.eye_closed_prob is not None:
+        closed = f", closed {d.eyes_closed_s:.1f} s" if d.eyes_closed_s > 0 else ""
+        lines.append(f"eyes: P(closed) {result.eye_closed_prob:.2f}{closed}")
+    if result.yawn_prob is not None:
+        lines.append(f"mouth: P(yawn) {result.yawn_prob:.2f}")
+    perclos = "-" if d.perclos is None else f"{d.perclos:.2f}"
+    lines.append(f"PERCLOS {perclos}  blinks {result.stats.blinks}  yawns {result.stats.yawns}")
+    return lines
+
+
 class AnnotateSink(Sink):
-    """Writes each frame with the face box, labels and state drawn on it."""
+    """Writes each frame with the face box, labels, alert level and eye/mouth state drawn on it."""
 
     def __init__(self, annotator: VideoAnnotator) -> None:
         self.annotator = annotator
 
     def on_frame(self, result: StepResult) -> None:
-        self.annotator.write(result)
+        self.annotator.write(result, extra_lines=state_lines(result))
 
     def close(self) -> None:
         self.annotator.close()
@@ -60,11 +76,42 @@ def describe(event: Event) -> str:
         detail = f"last seen at {d.get('last_seen_t', event.t):.2f} s"
     elif event.kind == "start":
         detail = str(d.get("source", ""))
+    elif event.kind == "alert":
+        detail = f"{d['previous']} -> {d['level'].upper()}: {d['reason']}"
+    elif event.kind in ("microsleep", "eyes_closed", "yawn"):
+        detail = f"{d['duration_s']:.2f} s from {d['start_t']:.2f} s"
+    elif event.kind == "perclos":
+        detail = f"{d['value']:.3f} {'above' if d['above'] else 'back below'} {d['threshold']}"
     elif event.kind == "summary":
         detail = f"{d['frames']} frames, face {d['face_pct']:.1f} %, {d['fps']:.1f} fps"
     else:
         detail = " ".join(f"{k}={v}" for k, v in d.items())
     return f"{event.t:8.2f} s  frame {event.frame:6d}  {event.kind:<11} {detail}"
+
+
+class LevelOutput(Protocol):
+    """The buzzer and LED (``edge_monitor.outputs.gpio.AlertOutput`` or ``NullOutput``)."""
+
+    def set_level(self, level: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class AlertOutputSink(Sink):
+    """Shows each frame's alert level on the buzzer and LED; switches them off when closed."""
+
+    def __init__(self, output: LevelOutput) -> None:
+        self.output = output
+
+    def on_event(self, event: Event) -> None:
+        if event.kind == "alert":  # also raised between frames (camera faults)
+            self.output.set_level(event.data["level"])
+
+    def on_frame(self, result: StepResult) -> None:
+        self.output.set_level(result.level)
+
+    def close(self) -> None:
+        self.output.close()
 
 
 class ConsoleSink(Sink):
@@ -75,6 +122,25 @@ class ConsoleSink(Sink):
 
     def on_event(self, event: Event) -> None:
         print(describe(event), file=self._stream or sys.stdout, flush=True)
+
+
+class LogSink(Sink):
+    """Logs every event; under systemd the journal gets them with structured fields.
+
+    ``EDGE_MONITOR_KIND`` and ``EDGE_MONITOR_LEVEL`` are journal fields
+    (``journalctl -u edge-monitor EDGE_MONITOR_KIND=alert``). Alerts above ``ok`` log as warnings.
+    """
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self._log = logger or logging.getLogger("edge_monitor.events")
+
+    def on_event(self, event: Event) -> None:
+        level = event.data.get("level") if event.kind == "alert" else None
+        severity = logging.WARNING if level not in (None, "ok") else logging.INFO
+        fields = {"EDGE_MONITOR_KIND": event.kind}
+        if level is not None:
+            fields["EDGE_MONITOR_LEVEL"] = level
+        self._log.log(severity, "%s", describe(event), extra=fields)
 
 
 class ProgressSink(Sink):

@@ -1,4 +1,4 @@
-"""A timeline picture of a run: emotion distribution, face presence and events over time.
+"""A timeline picture of a run: eyes, PERCLOS, yawns, emotion, face and alert level over time.
 
 matplotlib is an optional dependency (``pip install edge-monitor[plot]``); it is imported only
 when the picture is drawn, so the device never needs it.
@@ -14,6 +14,14 @@ from edge_monitor.errors import OutputError
 from edge_monitor.outputs.sinks import Sink
 from edge_monitor.types import Event, StepResult
 
+_LEVEL_COLOURS = {
+    "ok": "#2ca02c",
+    "notice": "#f2c200",
+    "warning": "#ff7f0e",
+    "alarm": "#d62728",
+    "fault": "#7f3fbf",
+}
+_LEVEL_Y = {"ok": 0, "notice": 1, "warning": 2, "alarm": 3, "fault": -1}
 _EMOTION_COLOURS = {
     "angry": "#d62728",
     "disgust": "#8c564b",
@@ -60,11 +68,16 @@ class TimelineSink(Sink):
         self._dist: list[list[float]] = []
         self._labels: tuple[str, ...] | None = None
         self._stable: list[str | None] = []
+        self._eye: list[float] = []
+        self._yawn: list[float] = []
+        self._perclos: list[float] = []
+        self._level: list[str] = []
+        self._threshold: float | None = None
         self._events: list[Event] = []
         self._closed = False
 
     def on_event(self, event: Event) -> None:
-        if event.kind in ("face_found", "face_lost", "emotion"):
+        if event.kind in ("face_found", "face_lost", "emotion", "yawn", "microsleep", "eyes_closed"):
             self._events.append(event)
 
     def on_frame(self, result: StepResult) -> None:
@@ -74,6 +87,11 @@ class TimelineSink(Sink):
         self._face.append(result.face_detected)
         self._dist.append([result.stable.distribution[k] for k in self._labels])
         self._stable.append(result.stable.label)
+        nan = float("nan")
+        self._eye.append(nan if result.eye_closed_prob is None else result.eye_closed_prob)
+        self._yawn.append(nan if result.yawn_prob is None else result.yawn_prob)
+        self._perclos.append(nan if result.driver.perclos is None else result.driver.perclos)
+        self._level.append(result.level)
 
     def close(self) -> None:
         """Draw and write the PNG (idempotent; nothing is drawn for a run without frames)."""
@@ -89,36 +107,62 @@ class TimelineSink(Sink):
         plt = self._plt
         t = np.asarray(self._t)
         dist = np.asarray(self._dist)
-        fig, (ax_e, ax_s, ax_f) = plt.subplots(
-            3, 1, figsize=(11, 6), sharex=True, gridspec_kw={"height_ratios": [4, 1, 1]}
+        fig, axes = plt.subplots(
+            6, 1, figsize=(11, 9), sharex=True, gridspec_kw={"height_ratios": [2, 1.2, 1.2, 2.5, 0.6, 1.2]}
         )
-        for i, label in enumerate(self._labels):
-            ax_e.plot(t, dist[:, i], color=_EMOTION_COLOURS.get(label), lw=1.4, label=label)
-        ax_e.set_ylabel("window mean prob.")
-        ax_e.set_ylim(0, 1)
-        ax_e.legend(ncol=7, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 1.18), frameon=False)
+        ax_eye, ax_perclos, ax_yawn, ax_e, ax_f, ax_level = axes
+        # Eyes: P(closed) with the closures that became events shaded.
+        ax_eye.plot(t, self._eye, color="#1f77b4", lw=1.2)
+        ax_eye.set_ylim(-0.02, 1.02)
+        ax_eye.set_ylabel("P(eyes\nclosed)")
         for e in self._events:
-            if e.kind == "emotion":
-                ax_e.axvline(e.t, color=_EMOTION_COLOURS.get(e.data["emotion"]), ls=":", lw=1)
-        # The reported (stable) emotion as a coloured band.
+            if e.kind in ("microsleep", "eyes_closed"):
+                colour = "#d62728" if e.kind == "eyes_closed" else "#ff7f0e"
+                ax_eye.axvspan(e.data["start_t"], e.t, color=colour, alpha=0.25, lw=0)
+        ax_perclos.plot(t, self._perclos, color="#9467bd", lw=1.4)
+        ax_perclos.set_ylabel("PERCLOS")
+        ax_perclos.set_ylim(
+            0, max(0.3, np.nanmax(self._perclos) * 1.1) if np.isfinite(self._perclos).any() else 0.3
+        )
+        ax_yawn.plot(t, self._yawn, color="#8c564b", lw=1.2)
+        ax_yawn.set_ylim(-0.02, 1.02)
+        ax_yawn.set_ylabel("P(yawn)")
+        for e in self._events:
+            if e.kind == "yawn":
+                ax_yawn.axvspan(e.data["start_t"], e.t, color="#8c564b", alpha=0.25, lw=0)
+        # Emotion: the window's mean probabilities and the reported emotion as a band.
+        for i, label in enumerate(self._labels):
+            ax_e.plot(t, dist[:, i], color=_EMOTION_COLOURS.get(label), lw=1.2, label=label)
         for i, label in enumerate(self._stable):
             if label is not None:
                 t1 = t[i + 1] if i + 1 < len(t) else t[i]
-                ax_s.axvspan(t[i], t1, color=_EMOTION_COLOURS.get(label), lw=0)
-        ax_s.set_yticks([])
-        ax_s.set_ylabel("reported", rotation=0, ha="right", va="center")
+                ax_e.axvspan(t[i], t1, ymin=0.0, ymax=0.06, color=_EMOTION_COLOURS.get(label), lw=0)
+        ax_e.set_ylabel("emotion\n(window)")
+        ax_e.set_ylim(0, 1)
+        ax_e.legend(ncol=7, fontsize=7, loc="upper center", frameon=False)
         ax_f.fill_between(t, 0, np.asarray(self._face, float), step="post", color="#444", alpha=0.6)
         for e in self._events:
             if e.kind in ("face_found", "face_lost"):
                 ax_f.axvline(e.t, color="#2ca02c" if e.kind == "face_found" else "#d62728", lw=1.5)
-        ax_f.set_yticks([0, 1], ["no", "yes"])
+        ax_f.set_yticks([])
         ax_f.set_ylabel("face", rotation=0, ha="right", va="center")
-        ax_f.set_xlabel("time (s)")
+        # Alert level as a coloured step line.
+        y = np.array([_LEVEL_Y[level] for level in self._level], float)
+        ax_level.step(t, y, where="post", color="#333", lw=1)
+        for i, level in enumerate(self._level):
+            if level != "ok":
+                t1 = t[i + 1] if i + 1 < len(t) else t[i]
+                ax_level.axvspan(t[i], t1, color=_LEVEL_COLOURS[level], alpha=0.35, lw=0)
+        ax_level.set_yticks(list(_LEVEL_Y.values()), list(_LEVEL_Y))
+        ax_level.set_ylim(-1.5, 3.5)
+        ax_level.set_xlabel("time (s)")
+        for ax in axes:
+            ax.grid(axis="x", alpha=0.3)
         if self.title:
-            fig.suptitle(self.title, y=0.995, fontsize=10)
+            fig.suptitle(self.title, fontsize=10)
         fig.tight_layout()
         try:
-            fig.savefig(self.path, dpi=110)
+            fig.savefig(self.path, dpi=100)
         except OSError as exc:
             raise OutputError(f"cannot write {self.path}: {exc.strerror}") from None
         finally:

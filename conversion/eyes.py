@@ -1,0 +1,455 @@
+"""Train, quantize and evaluate the eye-state model (open / closed) on CEW, split by source photo.
+
+Usage::
+
+    python -m conversion.eyes --threads 1                        # full recipe → models/eye_state.tflite
+    python -m conversion.eyes --limit 400 --epochs 1 --out-model /tmp/eye.tflite   # smoke run
+
+CEW (Closed Eyes In The Wild, Song et al. 2014) holds 24×24 grey eye patches; the left and right
+eye of one photo share a ``group``. The split is made over groups (70/15/15 by default, fixed
+seed), so no photo contributes to two splits. The model is selected on ``val``; ``test`` is only
+reported. Every image reaches the model through :func:`edge_monitor.crops.model_input`, and the
+int8 model is checked through the device's runtime (:class:`edge_monitor.inference.TfliteClassifier`).
+
+Recipe choice (all on validation data, never on test): a VGG-style CNN
+(``conversion.model.build_cnn``), widths 32/64/128 with two convolutions per block. On the seed-7
+val split it beat widths 16/32/64 (97.6 %) and other augmentation strengths (97.8 %). Against
+one convolution per block, on that split and on two re-splits of train+val by group (last-epochs
+val accuracy): 98.2 / 97.1 / 97.4 % vs 98.3 / 96.7 / 97.5 %, a mean of 97.6 vs 97.5 %.
+
+Writes ``--out-model`` (``.tflite``) with its metadata beside it (``.json``), and to
+``--reports``: ``evaluation.json``, ``confusion_test_int8.png`` and ``history.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from conversion import metrics
+from conversion.dataset import Split
+from conversion.paths import MODELS, REPO, shared_dir
+from edge_monitor.crops import model_input
+from edge_monitor.errors import DatasetError, EdgeMonitorError
+from edge_monitor.metadata import ModelMetadata
+
+EYE_LABELS = ("closed", "open")  # output order; CEW's y (0 = closed, 1 = open) indexes it directly
+EYE_SIZE = 24
+SPLIT_NAMES = ("train", "val", "test")
+DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
+MIN_CALIBRATION = 300
+
+
+def cew_path() -> Path:
+    """The packed CEW eye patches in the shared data."""
+    return shared_dir() / "datasets" / "cew_eyes.npz"
+
+
+def default_reports(out_model: Path) -> Path:
+    """``reports/eyes`` for the shipped model; ``<stem>_report`` beside any other ``--out-model``."""
+    if out_model.resolve() == (MODELS / "eye_state.tflite").resolve():
+        return REPO / "reports" / "eyes"
+    return out_model.with_name(f"{out_model.stem}_report")
+
+
+@dataclass(frozen=True)
+class EyeData:
+    """CEW: patches (N, 24, 24) uint8, labels (N,) int64 (0 closed, 1 open), side, group, name."""
+
+    x: np.ndarray
+    y: np.ndarray
+    side: np.ndarray
+    group: np.ndarray
+    name: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def take(self, idx: np.ndarray) -> EyeData:
+        """The rows ``idx``."""
+        return EyeData(self.x[idx], self.y[idx], self.side[idx], self.group[idx], self.name[idx])
+
+    def split(self) -> Split:
+        """Images and labels only (what ``conversion.quantize`` works on)."""
+        return Split(self.x, self.y)
+
+
+def load_cew(path: str | Path) -> EyeData:
+    """Load ``cew_eyes.npz`` and check its arrays.
+
+    Raises:
+        DatasetError: The file is missing, not a readable npz, lacks an array, or holds arrays of
+            the wrong shape, type or label range.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DatasetError(f"dataset not found: {p}; pass --data with the path to cew_eyes.npz")
+    if not p.is_file() or not zipfile.is_zipfile(p):
+        raise DatasetError(f"{p} is not a readable npz (not a zip archive); copy cew_eyes.npz again")
+    try:
+        with np.load(p, allow_pickle=False) as d:
+            x, y, side, group = d["x"], d["y"], d["side"], d["group"]
+            name = d["name"] if "name" in d.files else np.array([str(i) for i in range(len(y))])
+    except KeyError as exc:
+        raise DatasetError(f"{p} lacks array {exc}; expected x, y, side, group (and name)") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise DatasetError(f"{p} is not a readable npz ({exc}); copy cew_eyes.npz again") from None
+    if x.ndim != 3 or x.shape[1:] != (EYE_SIZE, EYE_SIZE) or x.dtype != np.uint8:
+        raise DatasetError(f"{p}: x has shape {x.shape} {x.dtype}, expected (N, 24, 24) uint8")
+    n = x.shape[0]
+    for key, arr in (("y", y), ("side", side), ("group", group), ("name", name)):
+        if arr.shape != (n,):
+            raise DatasetError(f"{p}: {key} has shape {arr.shape}, expected ({n},) like x")
+    if n == 0:
+        raise DatasetError(f"{p} holds no images")
+    y = y.astype(np.int64)
+    if y.min() < 0 or y.max() > 1:
+        raise DatasetError(f"{p}: y holds labels outside 0 (closed) and 1 (open)")
+    if not np.issubdtype(group.dtype, np.integer):
+        raise DatasetError(f"{p}: group has dtype {group.dtype}, expected integers")
+    return EyeData(x, y, side.astype(str), group.astype(np.int64), name.astype(str))
+
+
+def split_by_group(
+    groups: np.ndarray, fractions: tuple[float, float, float] = DEFAULT_FRACTIONS, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Row indices of train / val / test, drawn over whole groups.
+
+    The unique groups are shuffled with ``seed`` and cut at the cumulative ``fractions``, so every
+    group (a source photo: both its eyes) falls into exactly one split.
+
+    Returns:
+        ``{"train": idx, "val": idx, "test": idx}``, each sorted.
+    """
+    if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1.0) > 1e-6:
+        raise ValueError(f"fractions must be three positive numbers summing to 1, got {fractions}")
+    unique = np.unique(groups)
+    if len(unique) < 3:
+        raise DatasetError(f"only {len(unique)} groups; a group split needs at least 3")
+    order = np.random.default_rng(seed).permutation(unique)
+    cut1 = round(fractions[0] * len(order))
+    cut2 = round((fractions[0] + fractions[1]) * len(order))
+    cut1, cut2 = min(max(cut1, 1), len(order) - 2), min(max(cut2, cut1 + 1), len(order) - 1)
+    parts = {"train": order[:cut1], "val": order[cut1:cut2], "test": order[cut2:]}
+    out = {k: np.sort(np.flatnonzero(np.isin(groups, g))) for k, g in parts.items()}
+    seen = [set(groups[out[k]].tolist()) for k in SPLIT_NAMES]
+    assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2]), "a group crosses splits"
+    assert sum(len(v) for v in out.values()) == len(groups)
+    return out
+
+
+def subset(data: EyeData, n: int, seed: int) -> EyeData:
+    """A random subset of at most ``n`` rows (smoke runs)."""
+    if n <= 0 or n >= len(data):
+        return data
+    return data.take(np.sort(np.random.default_rng(seed).permutation(len(data))[:n]))
+
+
+def eye_metadata(**extra: Any) -> ModelMetadata:
+    """Metadata of the eye-state model: labels in output order and the normalisation, fixed here."""
+    return ModelMetadata(
+        name="eye_state",
+        labels=EYE_LABELS,
+        input_width=EYE_SIZE,
+        input_height=EYE_SIZE,
+        colour="gray",
+        scale=1.0 / 127.5,
+        offset=-1.0,
+        extra=dict(extra),
+    )
+
+
+def class_weights(y: np.ndarray) -> dict[int, float]:
+    """Inverse-frequency weights with mean 1 over the samples (CEW is nearly balanced)."""
+    counts = np.bincount(y, minlength=len(EYE_LABELS)).astype(np.float64)
+    w = len(y) / (len(EYE_LABELS) * np.maximum(counts, 1))
+    w /= w[y].mean()
+    return {i: float(v) for i, v in enumerate(w)}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m conversion.eyes", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=cew_path(), help="cew_eyes.npz")
+    p.add_argument(
+        "--out-model", type=Path, default=MODELS / "eye_state.tflite", help="int8 .tflite to write"
+    )
+    p.add_argument(
+        "--reports",
+        type=Path,
+        default=None,
+        help="report folder (default: reports/eyes for the shipped model, else <stem>_report beside it)",
+    )
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (cosine schedule)")
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--label-smoothing", type=float, default=0.05)
+    p.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128])
+    p.add_argument("--convs", type=int, nargs="+", default=[2, 2, 2])
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--shift", type=float, default=0.1, help="augmentation: shift, fraction of the size")
+    p.add_argument("--rotation-deg", type=float, default=10.0, help="augmentation: rotation")
+    p.add_argument("--zoom", type=float, default=0.15, help="augmentation: zoom in/out fraction")
+    p.add_argument(
+        "--brightness", type=float, default=0.2, help="augmentation: brightness (normalised units)"
+    )
+    p.add_argument("--contrast", type=float, default=0.3, help="augmentation: contrast factor range 1 ± this")
+    p.add_argument(
+        "--calibration", type=int, default=500, help=f"int8 calibration images (>= {MIN_CALIBRATION})"
+    )
+    p.add_argument("--seed", type=int, default=7, help="seed of the group split, weights and augmentation")
+    p.add_argument("--limit", type=int, default=0, help="use at most N images per split (smoke runs)")
+    p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = all cores)")
+    return p.parse_args(argv)
+
+
+def make_eye_augmenter(args: argparse.Namespace, seed: int):
+    """``f(x) -> x'`` for a normalised float batch (B, 24, 24, 1): flip, shift, rotation, zoom,
+    brightness and contrast (applied around mid-grey, clipped to the input range)."""
+    import keras
+    import tensorflow as tf
+
+    geometric = keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            keras.layers.RandomTranslation(args.shift, args.shift, fill_mode="reflect", seed=seed + 1),
+            keras.layers.RandomRotation(args.rotation_deg / 360.0, fill_mode="reflect", seed=seed + 2),
+            keras.layers.RandomZoom((-args.zoom, args.zoom), fill_mode="reflect", seed=seed + 3),
+        ],
+        name="augment",
+    )
+    gen = tf.random.Generator.from_seed(seed + 4)
+
+    def augment(x):
+        x = geometric(x, training=True)
+        b = tf.shape(x)[0]
+        contrast = gen.uniform([b, 1, 1, 1], 1.0 - args.contrast, 1.0 + args.contrast)
+        bright = gen.uniform([b, 1, 1, 1], -args.brightness, args.brightness)
+        return tf.clip_by_value(x * contrast + bright, -1.0, 1.0)
+
+    return augment
+
+
+class _BestWeights:
+    """Keeps the weights of the epoch with the best val accuracy (ties: lower val loss)."""
+
+    def __init__(self) -> None:
+        self.key = (-1.0, 0.0)
+        self.epoch = -1
+        self.weights = None
+
+    def callback(self, model):
+        import keras
+
+        outer = self
+
+        class Keep(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                logs = logs or {}
+                key = (float(logs.get("val_accuracy", -1.0)), -float(logs.get("val_loss", 0.0)))
+                if key > outer.key:
+                    outer.key, outer.epoch, outer.weights = key, epoch, model.get_weights()
+
+        return Keep()
+
+
+def _predict_float(model, data: EyeData, meta: ModelMetadata) -> np.ndarray:
+    return model.predict(model_input(data.x, meta), batch_size=256, verbose=0)
+
+
+def _compare(p_float: np.ndarray, p_int8: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
+    top_f, top_q = p_float.argmax(1), p_int8.argmax(1)
+    acc_f, acc_q = float((top_f == y).mean()), float((top_q == y).mean())
+    return {
+        "images": len(y),
+        "groups": len(np.unique(groups)),
+        "float_accuracy": acc_f,
+        "int8_accuracy": acc_q,
+        "drop_pp": 100.0 * (acc_f - acc_q),
+        "top1_agreement": float((top_f == top_q).mean()),
+        "max_abs_prob_diff": float(np.abs(p_float - p_int8).max()),
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Train, select, quantize, verify, evaluate and write everything; returns the test numbers."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    data = load_cew(args.data)  # dataset errors before TensorFlow's import time
+    if args.calibration < MIN_CALIBRATION:
+        raise SystemExit(f"--calibration must be at least {MIN_CALIBRATION} images")
+    import keras
+    import tensorflow as tf
+
+    from conversion.model import build_cnn
+    from conversion.quantize import convert_int8, representative_images
+    from edge_monitor.inference import TfliteClassifier
+
+    if args.threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        except RuntimeError:  # TensorFlow already ran in this process (tests) with other threads
+            print(f"note: TensorFlow is already initialised here; --threads {args.threads} has no effect")
+    keras.utils.set_random_seed(args.seed)
+
+    idx = split_by_group(data.group, DEFAULT_FRACTIONS, args.seed)
+    parts = {k: subset(data.take(v), args.limit, args.seed) for k, v in idx.items()}
+    train_d, val_d, test_d = parts["train"], parts["val"], parts["test"]
+    if len(train_d) < MIN_CALIBRATION:
+        raise DatasetError(
+            f"{len(train_d)} training images; the int8 calibration needs at least {MIN_CALIBRATION}"
+            " (raise --limit)"
+        )
+    sizes = {
+        k: {"images": len(v), "groups": len(np.unique(v.group)), "closed": int((v.y == 0).sum())}
+        for k, v in parts.items()
+    }
+    print(f"splits by group (seed {args.seed}): {json.dumps(sizes)}")
+
+    meta = eye_metadata()
+    augment = make_eye_augmenter(args, args.seed)
+    weights = class_weights(train_d.y)
+    x_train = model_input(train_d.x, meta)
+    y_train = np.eye(2, dtype=np.float32)[train_d.y]
+    w_train = np.array([weights[int(c)] for c in train_d.y], np.float32)
+    train_ds = (
+        tf.data.Dataset.from_tensor_slices((x_train, y_train, w_train))
+        .shuffle(len(train_d), seed=args.seed, reshuffle_each_iteration=True)
+        .batch(args.batch_size)
+        .map(lambda a, b, c: (augment(a), b, c))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    val_xy = (model_input(val_d.x, meta), np.eye(2, dtype=np.float32)[val_d.y])
+
+    model = build_cnn(
+        (EYE_SIZE, EYE_SIZE, 1), len(EYE_LABELS), args.widths, args.convs, args.dropout, name="eye_cnn"
+    )
+    steps = int(np.ceil(len(train_d) / args.batch_size)) * args.epochs
+    warm = min(steps // 10, int(np.ceil(len(train_d) / args.batch_size)))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=args.lr / 10,
+        decay_steps=max(1, steps - warm),
+        alpha=0.01,
+        warmup_target=args.lr,
+        warmup_steps=warm,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=args.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
+        metrics=["accuracy"],
+        weighted_metrics=[],
+    )
+    reports = args.reports or default_reports(args.out_model)
+    reports.mkdir(parents=True, exist_ok=True)
+    best = _BestWeights()
+    t0 = time.monotonic()
+    history = model.fit(
+        train_ds,
+        validation_data=val_xy,
+        epochs=args.epochs,
+        callbacks=[best.callback(model), keras.callbacks.CSVLogger(reports / "history.csv")],
+        shuffle=False,  # tf.data reshuffles every epoch
+        verbose=2,
+    )
+    train_seconds = time.monotonic() - t0
+    model.set_weights(best.weights)
+    print(f"trained in {train_seconds:.0f} s; best val accuracy {best.key[0]:.4f} at epoch {best.epoch + 1}")
+
+    calib_n = min(args.calibration, len(train_d))
+    calib = model_input(representative_images(train_d.split(), calib_n, args.seed), meta)
+    flat = convert_int8(model, calib)
+    args.out_model.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out_model.with_suffix(".tflite.tmp")
+    tmp.write_bytes(flat)
+    clf = TfliteClassifier(tmp, meta, threads=1)
+    probs, checks = {}, {}
+    for name, part in (("val", val_d), ("test", test_d)):
+        p_float = _predict_float(model, part, meta)
+        p_int8 = np.stack([clf.predict_pixels(img) for img in part.x])  # the device's own path
+        probs[name] = (p_float, p_int8)
+        checks[name] = _compare(p_float, p_int8, part.y, part.group)
+    clf.close()
+
+    test = checks["test"]
+    report_f = metrics.classification_report(test_d.y, probs["test"][0].argmax(1), EYE_LABELS)
+    report_q = metrics.classification_report(test_d.y, probs["test"][1].argmax(1), EYE_LABELS)
+    png = metrics.plot_confusion(
+        np.array(report_q["confusion_matrix"]),
+        EYE_LABELS,
+        reports / "confusion_test_int8.png",
+        f"eye_state int8 · CEW group-held-out test · acc {report_q['accuracy']:.3f}",
+    )
+    recipe = {
+        k: (os.path.relpath(v.resolve(), REPO) if isinstance(v, Path) else v)
+        for k, v in vars(args).items()
+        if k not in ("out_model", "reports", "threads")
+    }
+    out_meta = ModelMetadata(
+        name=meta.name,
+        labels=meta.labels,
+        input_width=meta.input_width,
+        input_height=meta.input_height,
+        colour=meta.colour,
+        scale=meta.scale,
+        offset=meta.offset,
+        metrics={
+            "test_accuracy": test["int8_accuracy"],
+            "test": test,
+            "val": checks["val"],
+            "float_int8_agreement": test["top1_agreement"],
+            "calibration_images": calib_n,
+            "file_bytes": len(flat),
+        },
+        extra={
+            "dataset": "CEW (Closed Eyes In The Wild, Song et al. 2014), split by source photo",
+            "split": {"by": "group", "fractions": list(DEFAULT_FRACTIONS), "seed": args.seed, **sizes},
+            "seed": args.seed,
+            "recipe": recipe,
+            "params": int(model.count_params()),
+            "train_seconds": round(train_seconds, 1),
+            "epochs_run": len(history.history["loss"]),
+            "best_epoch": best.epoch + 1,
+            "cpu_count": os.cpu_count(),
+            "threads": args.threads or os.cpu_count(),
+        },
+    )
+    tmp.replace(args.out_model)
+    out_meta.save(args.out_model.with_suffix(".json"))
+    evaluation = {
+        "model": str(args.out_model),
+        "metadata": out_meta.to_dict(),
+        "test_float": report_f,
+        "test_int8": report_q,
+        "confusion_png": png.name,
+    }
+    (reports / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
+    print(metrics.format_report(report_q))
+    print(
+        f"test (int8) accuracy {test['int8_accuracy']:.4f}, float {test['float_accuracy']:.4f},"
+        f" agreement {test['top1_agreement']:.4f}; wrote {args.out_model} and {reports}"
+    )
+    return test
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        run(args)
+    except EdgeMonitorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

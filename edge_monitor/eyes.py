@@ -1,0 +1,227 @@
+"""Eye state (open / closed) from two eye crops inside the driver's Haar face box.
+
+The eye model is trained on CEW patches: 24×24 grey squares centred on one eye, the eye spanning
+about two thirds of the width. :func:`eye_boxes` places such squares at fixed fractions of an
+OpenCV frontal-face box (measured on real Haar boxes, see ``benchmarks/eye_locator.py``);
+:class:`HaarEyeLocator` optionally re-centres them on ``haarcascade_eye`` detections. The crops
+reach the model through :func:`edge_monitor.crops.resize_to` and
+:meth:`TfliteClassifier.predict_pixels`, the same preprocessing as training.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from edge_monitor.config import Config, EyesConfig
+from edge_monitor.crops import crop, resize_to
+from edge_monitor.errors import ModelFormatError, ModelMismatchError
+from edge_monitor.faces import cascade_path
+from edge_monitor.inference import TfliteClassifier, load_classifier
+from edge_monitor.paths import model_path
+from edge_monitor.types import FaceBox
+
+# Eye-square geometry as fractions of a Haar frontal-face box (haarcascade_frontalface_default),
+# measured on the Wolfgang clip's Haar boxes (benchmarks/eye_locator.py): haarcascade_eye puts the
+# eyes at x ≈ 0.29 / 0.69 (head turned a little; 0.30 / 0.70 symmetric) and y ≈ 0.39-0.41, its
+# boxes reaching up to the brow; the lid line sits at y ≈ 0.42, where the crops look like CEW
+# patches (eye centred, brow at the top edge). Side 0.28: the eye spans about 70 % of the crop as
+# in CEW. The clip's open/closed frames confirm the plateau: AUC of P(closed) 0.997-1.000 at
+# y 0.42 for every x 0.28-0.32 and side 0.20-0.36 (the model trains with ±15 % zoom), 0.92-0.996
+# at y 0.36-0.40.
+EYE_CENTER_X_FRAC = 0.30
+EYE_CENTER_Y_FRAC = 0.42
+EYE_SIZE_FRAC = 0.28
+MIN_EYE_PX = 8  # a crop smaller than this (in the frame) carries no eye state
+MIN_INSIDE_FRAC = 0.75  # share of an eye square that must lie inside the frame
+
+
+def eye_boxes(
+    face: FaceBox,
+    center_x_frac: float = EYE_CENTER_X_FRAC,
+    center_y_frac: float = EYE_CENTER_Y_FRAC,
+    size_frac: float = EYE_SIZE_FRAC,
+) -> tuple[FaceBox, FaceBox]:
+    """The two eye squares of a frontal face box, image-left first (the driver's right eye).
+
+    Args:
+        face: The Haar face box.
+        center_x_frac: Centre of the image-left eye from the box's left edge, as a fraction of
+            its width; the other eye mirrors it (``1 - center_x_frac``).
+        center_y_frac: Eye centres from the box's top edge, as a fraction of its height.
+        size_frac: Side of each square as a fraction of the box width.
+
+    Returns:
+        (image-left eye, image-right eye), squares of equal size inside ``face``.
+    """
+    side = max(1, round(size_frac * face.w))
+    cy = face.y + center_y_frac * face.h
+    boxes = []
+    for fx in (center_x_frac, 1.0 - center_x_frac):
+        cx = face.x + fx * face.w
+        boxes.append(FaceBox(round(cx - side / 2.0), round(cy - side / 2.0), side, side))
+    return boxes[0], boxes[1]
+
+
+class EyeLocator(Protocol):
+    """Finds the two eye squares of a face: image-left eye first."""
+
+    def locate(self, gray: np.ndarray, face: FaceBox) -> tuple[FaceBox, FaceBox]: ...
+
+
+class GeometricEyeLocator:
+    """Fixed fractions of the face box (:func:`eye_boxes`); costs nothing."""
+
+    def locate(self, gray: np.ndarray, face: FaceBox) -> tuple[FaceBox, FaceBox]:
+        """The eye squares of ``face`` (``gray`` is not looked at)."""
+        return eye_boxes(face)
+
+
+class HaarEyeLocator:
+    """``haarcascade_eye`` in the upper part of the face, falling back to the geometric squares.
+
+    The cascade runs on the face's top 60 % scaled to ``search_width_px`` wide. For each eye the
+    detection nearest the geometric eye centre (within ``max_offset_frac`` of the face width)
+    re-centres that eye's square, moved down by ``lid_shift_frac`` of the face height (the
+    cascade's boxes reach up to the brow, so their centres sit above the lid line); the square
+    keeps the geometric size, so the crop's scale matches training whichever way the eye was
+    found. Built once (the cascade is loaded here).
+
+    Args:
+        cascade: A name in ``cv2.data.haarcascades`` or a path.
+        search_width_px: Width the face is scaled to for the search.
+        max_offset_frac: Farthest a detection may sit from the geometric centre (face widths).
+        lid_shift_frac: Downward shift from a detection's centre to the eye square's centre.
+    """
+
+    def __init__(
+        self,
+        cascade: str = "haarcascade_eye.xml",
+        search_width_px: int = 160,
+        max_offset_frac: float = 0.12,
+        lid_shift_frac: float = 0.02,
+    ) -> None:
+        path = cascade_path(cascade)
+        self._cascade = cv2.CascadeClassifier(str(path))
+        if self._cascade.empty():
+            raise ModelFormatError(f"{path} is not a Haar cascade XML file")
+        self.search_width_px = search_width_px
+        self.max_offset_frac = max_offset_frac
+        self.lid_shift_frac = lid_shift_frac
+        self.found = 0  # eyes placed by the cascade
+        self.fallbacks = 0  # eyes placed geometrically
+
+    def detect(self, gray: np.ndarray, face: FaceBox) -> list[FaceBox]:
+        """The cascade's eye boxes in the face's upper part (top 60 %), in frame coordinates."""
+        region = FaceBox(face.x, face.y, face.w, round(face.h * 0.6)).clip(gray.shape[1], gray.shape[0])
+        if region.w < MIN_EYE_PX * 2 or region.h < MIN_EYE_PX:
+            return []
+        scale = min(1.0, self.search_width_px / region.w)
+        patch = crop(gray, region)
+        if scale < 1.0:
+            patch = resize_to(patch, max(1, round(region.w * scale)), max(1, round(region.h * scale)))
+        min_px = max(8, round(0.12 * face.w * scale))
+        max_px = max(min_px + 1, round(0.45 * face.w * scale))
+        found = self._cascade.detectMultiScale(
+            patch, scaleFactor=1.1, minNeighbors=3, minSize=(min_px, min_px), maxSize=(max_px, max_px)
+        )
+        return [
+            FaceBox(
+                region.x + round(x / scale), region.y + round(y / scale), round(w / scale), round(h / scale)
+            )
+            for (x, y, w, h) in np.asarray(found).reshape(-1, 4)
+        ]
+
+    def locate(self, gray: np.ndarray, face: FaceBox) -> tuple[FaceBox, FaceBox]:
+        """The eye squares, each re-centred on its nearest detection when there is one."""
+        geometric = eye_boxes(face)
+        shift = self.lid_shift_frac * face.h
+        centres = [(b.x + b.w / 2.0, b.y + b.h / 2.0 + shift) for b in self.detect(gray, face)]
+        limit = self.max_offset_frac * face.w
+        out = []
+        for box in geometric:
+            gx, gy = box.center
+            near = [(np.hypot(cx - gx, cy - gy), cx, cy) for cx, cy in centres]
+            near = [n for n in near if n[0] <= limit]
+            if near:
+                _, cx, cy = min(near)
+                out.append(FaceBox(round(cx - box.w / 2.0), round(cy - box.h / 2.0), box.w, box.h))
+                self.found += 1
+            else:
+                out.append(box)
+                self.fallbacks += 1
+        return out[0], out[1]
+
+
+def make_locator(cfg: EyesConfig) -> EyeLocator:
+    """The locator named by ``eyes.locate``."""
+    return HaarEyeLocator() if cfg.locate == "haar" else GeometricEyeLocator()
+
+
+def usable(box: FaceBox, width: int, height: int) -> bool:
+    """Whether an eye square lies mostly inside the frame and is big enough to read."""
+    inside = box.clip(width, height)
+    return (
+        inside.w >= MIN_EYE_PX
+        and inside.h >= MIN_EYE_PX
+        and inside.area >= MIN_INSIDE_FRAC * max(1, box.area)
+    )
+
+
+class EyeStateEstimator:
+    """P(eyes closed) of the driver's face from the int8 eye-state model.
+
+    Args:
+        classifier: The eye-state model (built once); its labels must include ``"closed"``.
+        cfg: Eye settings (locator and threshold).
+        locator: Overrides the locator named by ``cfg.locate`` (tests, benchmarks).
+
+    Raises:
+        ModelMismatchError: The model has no ``"closed"`` label.
+    """
+
+    def __init__(
+        self, classifier: TfliteClassifier, cfg: EyesConfig, locator: EyeLocator | None = None
+    ) -> None:
+        if "closed" not in classifier.labels:
+            raise ModelMismatchError(
+                f"eye model {getattr(classifier, 'path', '')} has labels {classifier.labels}; expected"
+                " one named 'closed' (use models/eye_state.tflite from conversion.eyes)"
+            )
+        self._clf = classifier
+        self.cfg = cfg
+        self._closed = classifier.labels.index("closed")
+        self._size = classifier.meta.input_size
+        self.locator = locator if locator is not None else make_locator(cfg)
+
+    def eye_pixels(self, gray: np.ndarray, face: FaceBox) -> list[np.ndarray]:
+        """The usable eye crops at the model's input size (uint8), image-left eye first."""
+        h, w = gray.shape[:2]
+        return [
+            resize_to(crop(gray, box), *self._size)
+            for box in self.locator.locate(gray, face)
+            if usable(box, w, h)
+        ]
+
+    def closed_prob(self, gray: np.ndarray, face: FaceBox) -> float | None:
+        """Mean P(closed) over the usable eye crops; None when neither crop is usable."""
+        eyes = self.eye_pixels(gray, face)
+        if not eyes:
+            return None
+        return float(np.mean([self._clf.predict_pixels(e)[self._closed] for e in eyes]))
+
+    def is_closed(self, prob: float) -> bool:
+        """Whether ``prob`` (from :meth:`closed_prob`) counts as eyes closed."""
+        return prob >= self.cfg.closed_threshold
+
+    def close(self) -> None:
+        """Release the classifier it was given (idempotent)."""
+        self._clf.close()
+
+
+def load_eye_estimator(cfg: Config) -> EyeStateEstimator:
+    """The eye-state estimator of a config: ``models.eye_state`` (or the shipped model) + ``eyes``."""
+    clf = load_classifier(model_path(cfg.models.eye_state, "eye_state"), threads=cfg.models.threads)
+    return EyeStateEstimator(clf, cfg.eyes)

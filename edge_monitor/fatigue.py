@@ -1,0 +1,262 @@
+"""Drowsiness and distraction trackers: pure state machines, time passed in, seconds not frames.
+
+* :class:`EyeClosureTracker` — closure run length, blinks, microsleeps, long closures, PERCLOS.
+* :class:`YawnTracker` — sustained wide-open mouth (talking and laughing are shorter).
+* :class:`AbsenceTracker` — how long the driver's frontal face has been missing.
+* :class:`LensTracker` — how long the picture has been featureless (lens blocked or covered).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from edge_monitor.config import FatigueConfig
+from edge_monitor.types import Event
+
+# Observations further apart than this are a gap (no face, dropped frames), not eye time.
+MAX_OBSERVATION_GAP_S = 0.5
+
+
+class _RecentCounter:
+    """Times of past occurrences, counted over a trailing window."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self.total = 0
+        self._times: deque[float] = deque()
+
+    def add(self, t: float) -> None:
+        self.total += 1
+        self._times.append(t)
+
+    def count(self, now: float) -> int:
+        while self._times and self._times[0] < now - self.window_s:
+            self._times.popleft()
+        return len(self._times)
+
+
+class _RunTimer:
+    """Times runs of a per-frame yes/no signal that may be unobserved (None) for a while.
+
+    A run ends at the first "no", or, after a gap of more than ``MAX_OBSERVATION_GAP_S`` without
+    observations, at its last "yes".
+    """
+
+    def __init__(self) -> None:
+        self.start: float | None = None
+        self._last_yes: float | None = None
+        self._last_obs: float | None = None
+
+    @property
+    def length_s(self) -> float:
+        """Length of the current run so far (0 when there is none)."""
+        return 0.0 if self.start is None else self._last_yes - self.start
+
+    def update(self, now: float, yes: bool | None) -> tuple[float, float] | None:
+        """Feed one observation; returns ``(start, end)`` of a run that ended."""
+        ended = None
+        gap = self._last_obs is not None and now - self._last_obs > MAX_OBSERVATION_GAP_S
+        if self.start is not None and gap:
+            ended = (self.start, self._last_yes)
+            self.start = None
+        if yes is None:
+            return ended
+        if yes:
+            self.start = now if self.start is None else self.start
+            self._last_yes = now
+        elif self.start is not None:
+            ended = (self.start, now)
+            self.start = None
+        self._last_obs = now
+        return ended
+
+
+class EyeClosureTracker:
+    """Eye closures over time from a per-frame closed probability.
+
+    A closure ends when the eyes are seen open, or when no eye observation arrives for
+    ``MAX_OBSERVATION_GAP_S`` (it then ends at the last closed observation). On its end it is a
+    blink (≤ ``blink_max_s``), a ``microsleep`` (≥ ``microsleep_s``) and, if ≥ ``long_closure_s``,
+    also an ``eyes_closed`` event. While a closure lasts, :attr:`closed_s` grows, so the policy can
+    raise the alarm during a long closure, not only after it.
+
+    PERCLOS is the share of observed time in the last ``perclos_window_s`` with the eyes closed;
+    it is reported once at least ``perclos_min_coverage`` of the window has been observed.
+
+    Args:
+        cfg: Fatigue settings.
+        closed_threshold: P(closed) at or above which the eyes count as closed.
+    """
+
+    def __init__(self, cfg: FatigueConfig, closed_threshold: float) -> None:
+        self._cfg = cfg
+        self._threshold = closed_threshold
+        self._closure = _RunTimer()
+        self._last_obs_t: float | None = None
+        self._obs: deque[tuple[float, float, bool]] = deque()  # (t, dt, closed)
+        self._observed_s = 0.0
+        self._closed_sum_s = 0.0
+        self._perclos_high = False
+        self.perclos: float | None = None
+        self.max_perclos = 0.0
+        self.blinks = 0
+        self._blink_total_s = 0.0
+        self.microsleeps = _RecentCounter(cfg.repeat_window_s)
+        self.long_closures = 0
+
+    @property
+    def closed_s(self) -> float:
+        """How long the eyes have been closed in the current closure (0 when open)."""
+        return self._closure.length_s
+
+    @property
+    def blink_mean_s(self) -> float | None:
+        """Mean blink duration, None before the first blink."""
+        return self._blink_total_s / self.blinks if self.blinks else None
+
+    def _closure_ended(self, start: float, end: float, frame: int, events: list[Event]) -> None:
+        duration = end - start
+        data = {"start_t": round(start, 3), "duration_s": round(duration, 3)}
+        if duration <= self._cfg.blink_max_s:
+            self.blinks += 1
+            self._blink_total_s += duration
+        if duration >= self._cfg.microsleep_s:
+            self.microsleeps.add(end)
+            events.append(Event("microsleep", end, frame, dict(data)))
+        if duration >= self._cfg.long_closure_s:
+            self.long_closures += 1
+            events.append(Event("eyes_closed", end, frame, dict(data)))
+
+    def _update_perclos(self, now: float, closed: bool, frame: int, events: list[Event]) -> None:
+        if self._last_obs_t is not None:
+            dt = now - self._last_obs_t
+            if 0 < dt <= MAX_OBSERVATION_GAP_S:
+                self._obs.append((now, dt, closed))
+                self._observed_s += dt
+                self._closed_sum_s += dt * closed
+        horizon = now - self._cfg.perclos_window_s
+        while self._obs and self._obs[0][0] <= horizon:
+            _, dt, was_closed = self._obs.popleft()
+            self._observed_s -= dt
+            self._closed_sum_s -= dt * was_closed
+        if not self._obs:
+            self._observed_s = self._closed_sum_s = 0.0  # no drift from float subtraction
+        if self._observed_s < self._cfg.perclos_min_coverage * self._cfg.perclos_window_s:
+            self.perclos = None
+            return
+        self.perclos = max(0.0, self._closed_sum_s / self._observed_s)
+        self.max_perclos = max(self.max_perclos, self.perclos)
+        warn = self._cfg.perclos_warning
+        # Hysteresis: rise at the threshold, fall at 80 % of it, so noise cannot flap the event.
+        if not self._perclos_high and self.perclos >= warn:
+            self._perclos_high = True
+            events.append(
+                Event(
+                    "perclos", now, frame, {"value": round(self.perclos, 4), "threshold": warn, "above": True}
+                )
+            )
+        elif self._perclos_high and self.perclos < 0.8 * warn:
+            self._perclos_high = False
+            events.append(
+                Event(
+                    "perclos",
+                    now,
+                    frame,
+                    {"value": round(self.perclos, 4), "threshold": warn, "above": False},
+                )
+            )
+
+    def update(self, now: float, frame: int, closed_prob: float | None) -> list[Event]:
+        """Feed one frame's P(closed) (None: no eye observation); returns the events raised."""
+        events: list[Event] = []
+        closed = None if closed_prob is None else closed_prob >= self._threshold
+        ended = self._closure.update(now, closed)
+        if ended is not None:
+            self._closure_ended(*ended, frame, events)
+        if closed is not None:
+            self._update_perclos(now, closed, frame, events)
+            self._last_obs_t = now
+        return events
+
+
+class YawnTracker:
+    """Yawns: the mouth wide open (P(yawn) ≥ threshold) for at least ``yawn_min_s``.
+
+    Args:
+        cfg: Fatigue settings.
+        threshold: P(yawn) at or above which the mouth counts as wide open.
+    """
+
+    def __init__(self, cfg: FatigueConfig, threshold: float = 0.5) -> None:
+        self._cfg = cfg
+        self._threshold = threshold
+        self._open = _RunTimer()
+        self.yawns = _RecentCounter(cfg.repeat_window_s)
+
+    @property
+    def open_s(self) -> float:
+        """How long the mouth has been wide open in the current run."""
+        return self._open.length_s
+
+    def update(self, now: float, frame: int, yawn_prob: float | None) -> list[Event]:
+        """Feed one frame's P(yawn) (None: no face); returns the events raised."""
+        ended = self._open.update(now, None if yawn_prob is None else yawn_prob >= self._threshold)
+        if ended is None or ended[1] - ended[0] < self._cfg.yawn_min_s:
+            return []
+        start, end = ended
+        self.yawns.add(end)
+        return [Event("yawn", end, frame, {"start_t": round(start, 3), "duration_s": round(end - start, 3)})]
+
+
+class AbsenceTracker:
+    """Seconds since the driver's frontal face was last seen steadily (a missing face is distraction).
+
+    A glance back must last ``reset_after_s`` to count: one stray detection while the driver
+    looks away does not reset the timer.
+
+    Args:
+        reset_after_s: Continuous presence needed to end an absence.
+    """
+
+    def __init__(self, reset_after_s: float) -> None:
+        self._reset_after_s = reset_after_s
+        self._absent_since: float | None = None
+        self._present_since: float | None = None
+
+    def update(self, now: float, detected: bool) -> float:
+        """Feed one frame; returns how long the face has been absent (0 while present)."""
+        if detected:
+            if self._present_since is None:
+                self._present_since = now
+            if self._absent_since is None or now - self._present_since >= self._reset_after_s:
+                self._absent_since = None
+                return 0.0
+            return now - self._absent_since
+        self._present_since = None
+        if self._absent_since is None:
+            self._absent_since = now
+        return now - self._absent_since
+
+
+class LensTracker:
+    """Seconds the picture has been featureless (a covered or blocked lens, a dead sensor).
+
+    Args:
+        min_std: Grey-level standard deviation below which a frame has no usable content.
+    """
+
+    def __init__(self, min_std: float) -> None:
+        self._min_std = min_std
+        self._since: float | None = None
+
+    def update(self, now: float, gray: np.ndarray) -> float:
+        """Feed one frame; returns how long the picture has been blank (0 when it is not)."""
+        sample = gray[::8, ::8]  # the contrast of a subsample is enough, at 1/64 of the cost
+        if float(sample.std()) >= self._min_std:
+            self._since = None
+            return 0.0
+        if self._since is None:
+            self._since = now
+        return now - self._since

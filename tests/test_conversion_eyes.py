@@ -1,0 +1,156 @@
+"""The eye-state recipe: CEW loading and its errors, the group split, a smoke run, the regression guard."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conversion import eyes
+from edge_monitor.errors import DatasetError
+from edge_monitor.inference import load_classifier
+from edge_monitor.metadata import ModelMetadata
+from edge_monitor.paths import shipped_models_dir
+from tests.conftest import require_shared
+
+
+@pytest.fixture(scope="module")
+def cew():
+    return require_shared("datasets/cew_eyes.npz")
+
+
+def _write_cew(path, n=8, **override):
+    arrays = {
+        "x": np.random.default_rng(0).integers(0, 256, (n, 24, 24), dtype=np.uint8),
+        "y": (np.arange(n) % 2).astype(np.uint8),
+        "side": np.array(["L", "R"] * (n // 2)),
+        "group": (np.arange(n) // 2).astype(np.int32),
+        "name": np.array([f"img{i}.jpg" for i in range(n)]),
+    }
+    arrays.update(override)
+    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+    return path
+
+
+def _assert_disjoint(groups, idx):
+    sets = {k: set(groups[v].tolist()) for k, v in idx.items()}
+    assert not sets["train"] & sets["val"]
+    assert not sets["train"] & sets["test"]
+    assert not sets["val"] & sets["test"]
+    all_rows = np.concatenate(list(idx.values()))
+    assert np.array_equal(np.sort(all_rows), np.arange(len(groups)))
+
+
+def test_group_split_of_cew_has_no_leakage(cew):
+    data = eyes.load_cew(cew)
+    assert len(data) == 4846 and set(np.unique(data.y)) == {0, 1}
+    idx = eyes.split_by_group(data.group, eyes.DEFAULT_FRACTIONS, seed=7)
+    _assert_disjoint(data.group, idx)
+    n_groups = len(np.unique(data.group))
+    shares = [len(np.unique(data.group[idx[k]])) / n_groups for k in eyes.SPLIT_NAMES]
+    np.testing.assert_allclose(shares, eyes.DEFAULT_FRACTIONS, atol=0.01)
+    # Both eyes of a photo sit in one split.
+    left, right = data.side == "L", data.side == "R"
+    for k in eyes.SPLIT_NAMES:
+        g = set(data.group[idx[k]].tolist())
+        assert set(data.group[left & np.isin(data.group, list(g))].tolist()) <= g
+        assert set(data.group[right & np.isin(data.group, list(g))].tolist()) <= g
+
+
+def test_group_split_is_seeded():
+    groups = np.repeat(np.arange(100), 2)
+    a, b = eyes.split_by_group(groups, seed=1), eyes.split_by_group(groups, seed=1)
+    c = eyes.split_by_group(groups, seed=2)
+    assert all(np.array_equal(a[k], b[k]) for k in eyes.SPLIT_NAMES)
+    assert not np.array_equal(a["test"], c["test"])
+    _assert_disjoint(groups, a)
+    assert [len(a[k]) for k in eyes.SPLIT_NAMES] == [140, 30, 30]
+
+
+def test_group_split_rejects_bad_input():
+    with pytest.raises(ValueError, match="fractions"):
+        eyes.split_by_group(np.arange(10), (0.5, 0.5, 0.0))
+    with pytest.raises(DatasetError, match="groups"):
+        eyes.split_by_group(np.zeros(10, int))
+
+
+def test_missing_dataset_is_a_dataset_error(tmp_path, capsys):
+    with pytest.raises(DatasetError, match="not found"):
+        eyes.load_cew(tmp_path / "nope.npz")
+    assert eyes.main(["--data", str(tmp_path / "nope.npz"), "--out-model", str(tmp_path / "m.tflite")]) == 50
+    assert "cew_eyes.npz" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ({"group": None}, "lacks array"),
+        ({"x": np.zeros((8, 48, 48), np.uint8)}, "expected"),
+        ({"y": np.full(8, 3, np.uint8)}, "labels outside"),
+        ({"side": np.array(["L"] * 5)}, "side has shape"),
+    ],
+)
+def test_malformed_dataset_is_a_dataset_error(tmp_path, override, match):
+    with pytest.raises(DatasetError, match=match):
+        eyes.load_cew(_write_cew(tmp_path / "cew.npz", **override))
+
+
+def test_corrupt_dataset_is_a_dataset_error(tmp_path):
+    bad = tmp_path / "cew_eyes.npz"
+    bad.write_bytes(b"not a zip archive at all")
+    with pytest.raises(DatasetError, match="not a readable npz"):
+        eyes.load_cew(bad)
+    good = _write_cew(tmp_path / "good.npz").read_bytes()
+    bad.write_bytes(good[: len(good) // 2])  # truncated download
+    with pytest.raises(DatasetError, match="readable npz"):
+        eyes.load_cew(bad)
+
+
+def test_smoke_train_writes_a_loadable_int8_model(cew, tmp_path):
+    out = tmp_path / "eye.tflite"
+    argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
+    # The recipe's code path at a tenth of the work; 2 threads like the other conversion smoke
+    # tests (TensorFlow fixes its thread count once per process).
+    argv += ["--widths", "8", "16", "--convs", "1", "1"]
+    assert eyes.main(argv) == 0
+    clf = load_classifier(out)
+    assert clf.input_dtype == np.int8
+    meta = clf.meta
+    assert meta.name == "eye_state" and meta.labels == ("closed", "open")
+    assert (meta.input_width, meta.input_height, meta.colour) == (24, 24, "gray")
+    assert meta.metrics["test"]["images"] == 400
+    assert meta.metrics["calibration_images"] >= 300
+    assert 0.0 <= meta.metrics["float_int8_agreement"] <= 1.0
+    assert meta.extra["split"]["train"]["images"] == 400 and meta.extra["seed"] == 7
+    p = clf.predict_pixels(np.full((24, 24), 120, np.uint8))
+    assert p.shape == (2,) and abs(float(p.sum()) - 1.0) < 0.02
+    clf.close()
+    report = tmp_path / "eye_report"
+    evaluation = json.loads((report / "evaluation.json").read_text())
+    assert evaluation["test_int8"]["labels"] == ["closed", "open"]
+    assert (report / "confusion_test_int8.png").stat().st_size > 0
+
+
+def test_small_limit_cannot_calibrate(cew, tmp_path):
+    argv = ["--data", str(cew), "--out-model", str(tmp_path / "m.tflite"), "--limit", "100", "--epochs", "1"]
+    assert eyes.main(argv) == 50
+    assert not (tmp_path / "m.tflite").exists()
+
+
+def test_shipped_eye_model_keeps_its_recorded_accuracy(cew):
+    """Regression guard: the group-held-out test split through the device runtime."""
+    path = shipped_models_dir() / "eye_state.tflite"
+    meta = ModelMetadata.load(path.with_suffix(".json"))
+    recorded = meta.metrics["test"]["int8_accuracy"]
+    data = eyes.load_cew(cew)
+    split = meta.extra["split"]
+    idx = eyes.split_by_group(data.group, tuple(split["fractions"]), int(split["seed"]))
+    test = data.take(idx["test"])
+    assert len(test) == split["test"]["images"]  # the same split the number was measured on
+    clf = load_classifier(path)
+    pred = np.array([clf.predict_pixels(x).argmax() for x in test.x])
+    clf.close()
+    accuracy = float((pred == test.y).mean())
+    assert accuracy >= recorded - 0.005, f"int8 accuracy {accuracy:.4f} < recorded {recorded:.4f} - 0.5 pp"
+    assert recorded >= 0.95

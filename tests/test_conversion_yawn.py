@@ -1,0 +1,253 @@
+"""The yawn recipe: YawDD index loading and its errors, the group split, a smoke run, the regression guard."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from conversion import yawn
+from edge_monitor.config import DetectorConfig
+from edge_monitor.errors import DatasetError
+from edge_monitor.faces import HaarFaceDetector
+from edge_monitor.inference import load_classifier
+from edge_monitor.metadata import ModelMetadata
+from edge_monitor.mouth import YawnEstimator
+from edge_monitor.paths import shipped_models_dir
+from tests.conftest import require_shared
+
+
+@pytest.fixture(scope="module")
+def yawdd():
+    return require_shared("datasets/yawdd_frames")
+
+
+def _write_frames(root, rows, header="path,label,group"):
+    root.mkdir(parents=True, exist_ok=True)
+    lines = [header]
+    for i, (label, group) in enumerate(rows):
+        rel = f"{label}/{i}.jpg"
+        (root / label).mkdir(exist_ok=True)
+        cv2.imwrite(str(root / rel), np.full((24, 32), 100 + i, np.uint8))
+        lines.append(f"{rel},{label},{group}")
+    (root / "index.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+# --- loading and its errors ----------------------------------------------------------------------
+
+
+def test_index_loads_labels_and_groups(tmp_path):
+    root = _write_frames(tmp_path / "d", [("yawn", 1), ("no_yawn", 1), ("no_yawn", 2)])
+    frames = yawn.load_index(root)
+    assert len(frames) == 3
+    assert frames.y.tolist() == [1, 0, 0]
+    assert frames.group.tolist() == ["1", "1", "2"]
+    assert [img.shape for img in yawn.read_frames(frames)] == [(24, 32)] * 3
+
+
+def test_missing_dataset_is_a_dataset_error(tmp_path, capsys):
+    with pytest.raises(DatasetError, match="not found"):
+        yawn.load_index(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match=r"index\.csv is missing"):
+        yawn.load_index(tmp_path / "empty")
+    assert yawn.main(["--data", str(tmp_path / "nowhere")]) == DatasetError.exit_code
+    err = capsys.readouterr().err
+    assert err.startswith("error: dataset not found") and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("rows", "header", "match"),
+    [
+        ([("yawn", 1)], "file,label,group", "expected path, label, group"),
+        ([("sleepy", 1)], "path,label,group", "unknown label"),
+        ([], "path,label,group", "lists no frames"),
+    ],
+)
+def test_malformed_index_is_a_dataset_error(tmp_path, rows, header, match):
+    root = _write_frames(tmp_path / "d", rows, header)
+    with pytest.raises(DatasetError, match=match):
+        yawn.load_index(root)
+
+
+def test_missing_or_unreadable_frame_is_a_dataset_error(tmp_path):
+    root = _write_frames(tmp_path / "d", [("yawn", 1), ("no_yawn", 2)])
+    (root / "yawn" / "0.jpg").unlink()
+    with pytest.raises(DatasetError, match="missing"):
+        yawn.load_index(root)
+    (root / "yawn" / "0.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(DatasetError, match="not a readable image"):
+        yawn.read_frames(yawn.load_index(root))
+
+
+# --- the group split -----------------------------------------------------------------------------
+
+
+def _check_split(groups, labels, idx):
+    seen = {k: set(groups[v].tolist()) for k, v in idx.items()}
+    assert not (seen["train"] & seen["val"] or seen["train"] & seen["test"] or seen["val"] & seen["test"])
+    assert np.array_equal(np.sort(np.concatenate(list(idx.values()))), np.arange(len(groups)))
+
+
+def test_group_split_of_yawdd_has_no_leakage_and_is_stratified(yawdd):
+    frames = yawn.load_index(yawdd)
+    idx = yawn.split_by_group(frames.group, frames.y, yawn.DEFAULT_FRACTIONS, seed=7)
+    _check_split(frames.group, frames.y, idx)
+    for name, share in zip(yawn.SPLIT_NAMES, yawn.DEFAULT_FRACTIONS, strict=True):
+        assert len(idx[name]) / len(frames) == pytest.approx(share, abs=0.03), name
+        assert frames.y[idx[name]].mean() == pytest.approx(frames.y.mean(), abs=0.06), name
+
+
+def test_group_split_is_seeded_and_keeps_groups_whole():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(60), rng.integers(1, 12, 60)).astype(str)
+    labels = (rng.random(len(groups)) < 0.5).astype(np.int64)
+    a = yawn.split_by_group(groups, labels, seed=1)
+    b = yawn.split_by_group(groups, labels, seed=1)
+    c = yawn.split_by_group(groups, labels, seed=2)
+    _check_split(groups, labels, a)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not all(np.array_equal(a[k], c[k]) for k in a)
+
+
+def test_group_split_rejects_bad_input():
+    g, y = np.array(["a", "b", "c"]), np.array([0, 1, 0])
+    with pytest.raises(ValueError, match="fractions"):
+        yawn.split_by_group(g, y, (0.5, 0.5, 0.0))
+    with pytest.raises(DatasetError, match="at least 3"):
+        yawn.split_by_group(np.array(["a", "a", "b"]), y)
+
+
+def test_jittered_boxes_stay_near_the_face():
+    from edge_monitor.types import FaceBox
+
+    face = FaceBox(100, 50, 100, 100)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        b = yawn.jitter_box(face, rng, shift=0.06, scale=0.08)
+        assert 92 <= b.w <= 108 and b.w == b.h
+        assert abs(b.center[0] - face.center[0]) <= 6.5 and abs(b.center[1] - face.center[1]) <= 6.5
+
+
+def test_faces_cache_round_trips(tmp_path):
+    root = _write_frames(tmp_path / "d", [("yawn", 1), ("no_yawn", 2)])
+    frames = yawn.load_index(root)
+    images = yawn.read_frames(frames)
+    cache = tmp_path / "faces.json"
+    cfg = yawn.dataset_detector()
+    first = yawn.cached_faces(frames, images, cfg, cache)
+    assert cache.is_file() and first == [None, None]  # flat grey frames have no face
+    data = json.loads(cache.read_text())
+    data["boxes"] = [[1, 2, 3, 4], None]
+    cache.write_text(json.dumps(data))
+    from edge_monitor.types import FaceBox
+
+    assert yawn.cached_faces(frames, images, cfg, cache) == [FaceBox(1, 2, 3, 4), None]
+
+
+def test_fer_mouth_crops_keep_the_region_shape():
+    from edge_monitor.mouth import MOUTH_REGION
+
+    faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    x = yawn.fer_mouth_crops(faces, (32, 32), MOUTH_REGION, jitter=2, shift=0.06, scale=0.08)
+    assert x.shape == (15, 32, 32) and x.dtype == np.uint8
+
+
+def test_fer_negatives_leave_out_gaping_expressions():
+    from conversion.dataset import FER_CLASSES
+
+    fer = require_shared("datasets/fer2013.npz")
+    x = yawn.fer_negatives(fer, "public_test", 30, seed=0)
+    assert x.shape == (30, 48, 48)
+    assert "surprise" not in yawn.FER_NEGATIVE_CLASSES and "fear" not in yawn.FER_NEGATIVE_CLASSES
+    assert set(yawn.FER_NEGATIVE_CLASSES) < set(FER_CLASSES)
+    assert len(yawn.fer_negatives(fer, "train", 0, seed=0)) == 0
+
+
+def test_missing_fer_for_negatives_is_a_dataset_error(yawdd, tmp_path, capsys):
+    argv = [
+        "--data",
+        str(yawdd),
+        "--fer",
+        str(tmp_path / "none.npz"),
+        "--out-model",
+        str(tmp_path / "y.tflite"),
+    ]
+    assert yawn.main(argv) == DatasetError.exit_code
+    assert "--fer-negatives 0" in capsys.readouterr().err
+
+
+# --- training ------------------------------------------------------------------------------------
+
+
+def test_smoke_train_writes_a_loadable_int8_model(yawdd, tmp_path):
+    out = tmp_path / "yawn.tflite"
+    tiny = [
+        "--widths",
+        "8",
+        "16",
+        "--convs",
+        "1",
+        "1",
+        "--jitter",
+        "2",
+        "--threads",
+        "2",
+        "--fer-negatives",
+        "0",
+    ]
+    assert (
+        yawn.main(["--data", str(yawdd), "--limit", "120", "--epochs", "2", "--out-model", str(out), *tiny])
+        == 0
+    )
+    meta = ModelMetadata.load(out.with_suffix(".json"))
+    assert meta.name == "yawn" and meta.labels == yawn.YAWN_LABELS
+    assert (meta.input_width, meta.input_height) == yawn.YAWN_SIZE
+    m = meta.metrics
+    for key in ("test_accuracy", "test_accuracy_faceless_as_errors", "float_int8_agreement", "file_bytes"):
+        assert key in m, key
+    assert m["test"]["faceless_frames"] + m["test"]["crops"] == m["test"]["frames"]
+    assert m["calibration_images"] <= 120  # all training crops when fewer than --calibration
+    split = meta.extra["split"]
+    assert split["seed"] == meta.extra["seed"] == 7
+    assert sum(split[k]["frames"] for k in yawn.SPLIT_NAMES) == 120
+    assert meta.extra["train_seconds"] > 0 and meta.extra["detector"]["cascade"].endswith(".xml")
+    clf = load_classifier(out)
+    assert clf.input_dtype == np.int8
+    est = YawnEstimator(clf)
+    assert est.region.to_dict() == meta.extra["mouth_region"]
+    est.close()
+    report = out.with_name("yawn_report")
+    evaluation = json.loads((report / "evaluation.json").read_text())
+    assert evaluation["test_int8"]["labels"] == list(yawn.YAWN_LABELS)
+    assert (report / "confusion_test_int8.png").stat().st_size > 0
+    assert (report / "training_curves.png").stat().st_size > 0
+
+
+def test_shipped_yawn_model_keeps_its_recorded_accuracy(yawdd):
+    """Regression guard: the group-held-out test split through the device's own path."""
+    model = shipped_models_dir() / "yawn.tflite"
+    meta = ModelMetadata.load(model.with_suffix(".json"))
+    frames = yawn.load_index(yawdd)
+    test = yawn.split_by_group(frames.group, frames.y, yawn.DEFAULT_FRACTIONS, meta.extra["seed"])["test"]
+    frames = frames.take(test)
+    assert len(frames) == meta.extra["split"]["test"]["frames"]
+    images = yawn.read_frames(frames)
+    faces = yawn.detect_faces(images, HaarFaceDetector(DetectorConfig(**meta.extra["detector"])))
+    clf = load_classifier(model)
+    est = YawnEstimator(clf)
+    try:
+        crops = [
+            est.mouth_pixels(img, f) if f is not None else None for img, f in zip(images, faces, strict=True)
+        ]
+        pred = np.array([int(clf.predict_pixels(c).argmax()) for c in crops if c is not None])
+    finally:
+        est.close()
+    seen = np.array([c is not None for c in crops])
+    assert int((~seen).sum()) == meta.metrics["test"]["faceless_frames"]
+    accuracy = float((pred == frames.y[seen]).mean())
+    assert accuracy >= meta.metrics["test_accuracy"] - 0.005
+    assert meta.metrics["test_accuracy"] >= 0.90

@@ -1,0 +1,125 @@
+"""Trackers driven with explicit timestamps: seconds, never frames."""
+
+import numpy as np
+import pytest
+
+from edge_monitor.config import FatigueConfig
+from edge_monitor.fatigue import AbsenceTracker, EyeClosureTracker, LensTracker, YawnTracker
+
+CFG = FatigueConfig()
+
+
+def run(tracker, seq, fps=30.0, start=0.0):
+    """Feed ``(value, seconds)`` segments; returns all events."""
+    events, t, i = [], start, 0
+    for value, seconds in seq:
+        for _ in range(round(seconds * fps)):
+            events += tracker.update(t, i, value)
+            t += 1 / fps
+            i += 1
+    return events
+
+
+def test_short_closures_are_blinks():
+    tr = EyeClosureTracker(CFG, 0.5)
+    events = run(tr, [(0.1, 1.0), (0.9, 0.2), (0.1, 2.0), (0.9, 0.3), (0.1, 1.0)])
+    assert events == []
+    assert tr.blinks == 2
+    assert tr.blink_mean_s == pytest.approx(0.25, abs=0.04)
+
+
+def test_microsleep_and_long_closure_events():
+    tr = EyeClosureTracker(CFG, 0.5)
+    events = run(tr, [(0.1, 1.0), (0.95, 1.2), (0.1, 1.0), (0.95, 2.5), (0.1, 1.0)])
+    kinds = [e.kind for e in events]
+    assert kinds == ["microsleep", "microsleep", "eyes_closed"]
+    first, second, long_ = events
+    assert second.data["duration_s"] == pytest.approx(2.5, abs=0.04)
+    assert first.data["start_t"] == pytest.approx(1.0, abs=0.04)
+    assert first.data["duration_s"] == pytest.approx(1.2, abs=0.04)
+    assert long_.data["duration_s"] == pytest.approx(2.5, abs=0.04)
+    assert tr.microsleeps.total == 2 and tr.long_closures == 1 and tr.blinks == 0
+
+
+def test_closure_length_grows_while_the_eyes_stay_closed():
+    tr = EyeClosureTracker(CFG, 0.5)
+    run(tr, [(0.1, 0.5), (0.9, 2.1)])
+    assert tr.closed_s == pytest.approx(2.1 - 1 / 30, abs=0.02)
+
+
+def test_a_gap_in_observations_ends_the_closure_at_the_last_closed_frame():
+    tr = EyeClosureTracker(CFG, 0.5)
+    events = run(tr, [(0.9, 1.5), (None, 1.0)])
+    assert [e.kind for e in events] == ["microsleep"]
+    assert events[0].data["duration_s"] == pytest.approx(1.5 - 1 / 30, abs=0.02)
+    assert tr.closed_s == 0.0
+
+
+def test_perclos_needs_coverage_then_tracks_the_closed_share():
+    cfg = FatigueConfig(perclos_window_s=10.0, perclos_min_coverage=0.5, perclos_warning=0.15)
+    tr = EyeClosureTracker(cfg, 0.5)
+    run(tr, [(0.1, 4.0)])
+    assert tr.perclos is None  # 4 s of a 10 s window observed: not yet
+    # Then 10 s of a 1-s cycle with 0.3 s closed: PERCLOS ~0.3.
+    events = run(tr, [(0.1, 0.7), (0.9, 0.3)] * 10, start=4.0)
+    assert tr.perclos == pytest.approx(0.3, abs=0.03)
+    rising = [e for e in events if e.kind == "perclos"]
+    assert len(rising) == 1 and rising[0].data["above"] is True and rising[0].data["value"] >= 0.15
+    falling = [e for e in run(tr, [(0.1, 12.0)], start=14.0) if e.kind == "perclos"]
+    assert len(falling) == 1 and falling[0].data["above"] is False
+    assert tr.max_perclos == pytest.approx(0.3, abs=0.04)
+
+
+def test_perclos_is_frame_rate_independent():
+    values = []
+    for fps in (10.0, 30.0):
+        tr = EyeClosureTracker(FatigueConfig(perclos_window_s=10.0), 0.5)
+        run(tr, [(0.1, 0.8), (0.9, 0.2)] * 12, fps=fps)
+        values.append(tr.perclos)
+    assert values[0] == pytest.approx(values[1], abs=0.02)
+    assert values[1] == pytest.approx(0.2, abs=0.03)
+
+
+def test_recent_microsleeps_expire_after_the_repeat_window():
+    tr = EyeClosureTracker(FatigueConfig(repeat_window_s=20.0), 0.5)
+    run(tr, [(0.9, 1.2), (0.1, 1.0)])
+    assert tr.microsleeps.count(5.0) == 1
+    assert tr.microsleeps.count(25.0) == 0 and tr.microsleeps.total == 1
+
+
+def test_yawns_need_a_sustained_open_mouth():
+    tr = YawnTracker(FatigueConfig(yawn_min_s=1.5))
+    # Talking: the mouth opens for fractions of a second, many times.
+    assert run(tr, [(0.9, 0.4), (0.1, 0.3)] * 10) == []
+    events = run(tr, [(0.9, 2.4), (0.1, 1.0)], start=10.0)
+    assert [e.kind for e in events] == ["yawn"]
+    assert events[0].data["duration_s"] == pytest.approx(2.4, abs=0.04)
+    assert tr.yawns.total == 1
+
+
+def test_yawn_cut_by_a_lost_face_still_counts_if_long_enough():
+    tr = YawnTracker(FatigueConfig(yawn_min_s=1.5))
+    events = run(tr, [(0.9, 2.0), (None, 1.0)])
+    assert [e.kind for e in events] == ["yawn"]
+
+
+def test_absence_counts_seconds_since_the_face_was_last_seen():
+    tr = AbsenceTracker(reset_after_s=0.1)
+    assert tr.update(0.0, True) == 0.0
+    assert tr.update(1.0, False) == 0.0
+    assert tr.update(4.5, False) == pytest.approx(3.5)
+    assert tr.update(4.55, True) == pytest.approx(3.55)  # a single stray detection: still absent
+    assert tr.update(4.6, False) == pytest.approx(3.6)
+    assert tr.update(5.0, True) == pytest.approx(4.0)
+    assert tr.update(5.11, True) == 0.0  # back for 0.1 s: attentive again
+
+
+def test_a_blank_picture_is_timed():
+    tr = LensTracker(min_std=4.0)
+    rng = np.random.default_rng(0)
+    scene = rng.integers(0, 255, (240, 320), dtype=np.uint8)
+    blank = np.full((240, 320), 12, np.uint8)
+    assert tr.update(0.0, scene) == 0.0
+    assert tr.update(1.0, blank) == 0.0
+    assert tr.update(3.5, blank) == pytest.approx(2.5)
+    assert tr.update(4.0, scene) == 0.0

@@ -1,0 +1,192 @@
+"""Mouth-region geometry and the yawn estimator on the shipped int8 model (YawDD and real clips)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge_monitor.errors import ModelFormatError, ModelMismatchError
+from edge_monitor.metadata import ModelMetadata
+from edge_monitor.mouth import (
+    MIN_MOUTH_PX,
+    MOUTH_REGION,
+    MouthRegion,
+    YawnEstimator,
+    load_yawn_estimator,
+    mouth_box,
+    mouth_pixels,
+    usable,
+)
+from edge_monitor.types import FaceBox
+from tests.conftest import require_shared
+
+# --- geometry ----------------------------------------------------------------------------------------
+
+
+def test_mouth_box_is_the_lower_face_reaching_below_the_chin():
+    face = FaceBox(100, 50, 100, 120)
+    box = mouth_box(face)
+    r = MOUTH_REGION
+    assert box == FaceBox(
+        100 + round(r.left * 100),
+        50 + round(r.top * 120),
+        round((r.right - r.left) * 100),
+        round((r.bottom - r.top) * 120),
+    )
+    # Centred horizontally, in the lower half, and past the bottom edge (a dropped jaw).
+    assert box.center[0] == pytest.approx(face.center[0], abs=1)
+    assert box.y >= face.y + face.h * 0.4
+    assert box.y + box.h > face.y + face.h
+    assert face.x <= box.x and box.x + box.w <= face.x + face.w
+
+
+def test_mouth_box_scales_with_the_face():
+    r = MOUTH_REGION
+    for side in (50, 97, 200):
+        box = mouth_box(FaceBox(0, 0, side, side))
+        assert box.w == pytest.approx((r.right - r.left) * side, abs=1)
+        assert box.h == pytest.approx((r.bottom - r.top) * side, abs=1)
+
+
+def test_whole_face_region_is_the_face_box():
+    face = FaceBox(10, 20, 80, 90)
+    assert mouth_box(face, MouthRegion(0.0, 1.0, 0.0, 1.0)) == face
+
+
+def test_an_empty_region_is_rejected():
+    with pytest.raises(ValueError, match="empty"):
+        MouthRegion(0.6, 0.4, 0.5, 1.0)
+
+
+def test_region_round_trips_through_metadata_and_rejects_garbage():
+    assert MouthRegion.from_dict(MOUTH_REGION.to_dict()) == MOUTH_REGION
+    with pytest.raises(ModelFormatError, match="mouth_region"):
+        MouthRegion.from_dict({"left": 0.1})
+    with pytest.raises(ModelFormatError, match="mouth_region"):
+        MouthRegion.from_dict({"left": "a", "right": 1, "top": 0, "bottom": 1})
+    with pytest.raises(ModelFormatError, match="mouth_region"):
+        MouthRegion.from_dict({"left": 0.9, "right": 0.1, "top": 0, "bottom": 1})
+
+
+def test_mouth_pixels_has_the_model_size_and_skips_unusable_regions():
+    gray = np.random.default_rng(0).integers(0, 256, (240, 320), dtype=np.uint8)
+    out = mouth_pixels(gray, FaceBox(100, 60, 100, 100), (40, 32))
+    assert out is not None and out.shape == (32, 40) and out.dtype == np.uint8
+    # A face at the bottom edge: most of the mouth region is outside the frame.
+    assert mouth_pixels(gray, FaceBox(100, 200, 100, 100), (32, 32)) is None
+    # A tiny face: the mouth region is too small to read.
+    assert mouth_pixels(gray, FaceBox(100, 60, 10, 10), (32, 32)) is None
+    assert not usable(FaceBox(0, 0, MIN_MOUTH_PX - 1, 40), 320, 240)
+    assert usable(FaceBox(0, 0, MIN_MOUTH_PX, MIN_MOUTH_PX), 320, 240)
+
+
+# --- the shipped model -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def yawn_path():
+    from edge_monitor.paths import shipped_models_dir
+
+    p = shipped_models_dir() / "yawn.tflite"
+    assert p.is_file(), "the shipped model models/yawn.tflite is missing"
+    return p
+
+
+@pytest.fixture(scope="module")
+def estimator(yawn_path):
+    from edge_monitor.inference import load_classifier
+
+    est = YawnEstimator(load_classifier(yawn_path))
+    yield est
+    est.close()
+
+
+def test_the_shipped_model_is_int8_and_stores_its_region(estimator, yawn_path):
+    meta = ModelMetadata.load(yawn_path.with_suffix(".json"))
+    assert meta.name == "yawn" and meta.labels == ("no_yawn", "yawn")
+    assert estimator._clf.input_dtype == np.int8
+    assert estimator.region == MouthRegion.from_dict(meta.extra["mouth_region"])
+
+
+def test_load_yawn_estimator_uses_the_config(config):
+    est = load_yawn_estimator(config)
+    try:
+        assert "yawn" in est._clf.labels
+    finally:
+        est.close()
+
+
+def test_a_model_without_a_yawn_label_is_rejected(emotion_classifier):
+    with pytest.raises(ModelMismatchError, match="'yawn'"):
+        YawnEstimator(emotion_classifier)
+
+
+def test_a_region_override_wins_over_the_metadata(yawn_path):
+    from edge_monitor.inference import load_classifier
+
+    region = MouthRegion(0.0, 1.0, 0.0, 1.0)
+    est = YawnEstimator(load_classifier(yawn_path), region=region)
+    try:
+        assert est.region == region
+    finally:
+        est.close()
+
+
+def test_no_face_or_unusable_crop_gives_none(estimator):
+    gray = np.full((240, 320), 128, np.uint8)
+    assert estimator.yawn_prob(gray, None) is None
+    assert estimator.yawn_prob(gray, FaceBox(150, 230, 60, 60)) is None
+    p = estimator.yawn_prob(gray, FaceBox(100, 60, 100, 100))
+    assert p is not None and 0.0 <= p <= 1.0
+
+
+@pytest.fixture(scope="module")
+def yawdd_test_frames(yawn_path):
+    """One frame with a detected face from every YawDD test-split group (the model's split)."""
+    from conversion import yawn
+    from edge_monitor.faces import HaarFaceDetector
+
+    root = require_shared("datasets/yawdd_frames")
+    meta = ModelMetadata.load(yawn_path.with_suffix(".json"))
+    frames = yawn.load_index(root)
+    test = yawn.split_by_group(frames.group, frames.y, yawn.DEFAULT_FRACTIONS, meta.extra["seed"])["test"]
+    first = test[np.unique(frames.group[test], return_index=True)[1]]
+    picked = frames.take(first)
+    images = yawn.read_frames(picked)
+    faces = yawn.detect_faces(images, HaarFaceDetector(yawn.dataset_detector()))
+    keep = [i for i, f in enumerate(faces) if f is not None]
+    return [images[i] for i in keep], [faces[i] for i in keep], picked.y[keep]
+
+
+def test_yawdd_test_frames_are_separated(estimator, yawdd_test_frames):
+    from conversion.yawn import roc_auc
+
+    images, faces, y = yawdd_test_frames
+    assert len(y) >= 20 and 0 < y.sum() < len(y)
+    p = np.array([estimator.yawn_prob(img, f) for img, f in zip(images, faces, strict=True)])
+    assert roc_auc(y, p) >= 0.9
+    assert ((p >= 0.5) == (y == 1)).mean() >= 0.8
+    assert np.median(p[y == 1]) > 0.5 > np.median(p[y == 0])
+
+
+@pytest.mark.slow
+def test_talking_on_woman2_reads_mostly_closed(estimator, config):
+    from benchmarks.yawn_clips import run_clip
+
+    stats = run_clip(require_shared("clips/fer/woman2.mp4"), estimator, config, 0.5)
+    assert stats["frames_with_prob"] >= 0.9 * stats["frames"]
+    assert stats["open_fraction"] < 0.5
+    assert stats["prob_mean"] < 0.5
+    # Talking never holds the mouth open as long as a yawn: the tracker raises nothing.
+    assert stats["longest_open_run_s"] < config.fatigue.yawn_min_s
+    assert stats["yawn_events_at_yawn_min_s"] == 0
+
+
+def test_open_runs_are_measured_like_the_yawn_tracker():
+    from benchmarks.yawn_clips import open_runs
+
+    t = [i / 10 for i in range(10)]
+    p = [0.0, 0.9, 0.9, 0.1, None, 0.8, 0.2, 0.7, 0.7, 0.7]
+    runs = open_runs(t, p, 0.5)
+    assert runs == pytest.approx([0.2, 0.1, 0.3])
+    assert open_runs(t, [None] * 10, 0.5) == []

@@ -1,0 +1,109 @@
+"""The alert policy with explicit timestamps."""
+
+import pytest
+
+from edge_monitor.config import AttentionConfig, FatigueConfig, PolicyConfig
+from edge_monitor.policy import AlertPolicy
+from edge_monitor.types import DriverState
+
+
+def policy(**kw):
+    return AlertPolicy(FatigueConfig(), AttentionConfig(), PolicyConfig(**kw))
+
+
+def drive(p, states, fps=10.0, start=0.0):
+    """Feed (state_fn(t), seconds) segments; returns the alert events."""
+    events, t, i = [], start, 0
+    for fn, seconds in states:
+        for _ in range(round(seconds * fps)):
+            e = p.evaluate(t, i, fn(t))
+            if e is not None:
+                events.append(e)
+            t += 1 / fps
+            i += 1
+    return events
+
+
+def absent_from(t0):
+    return lambda t: DriverState(absent_s=max(0.0, t - t0))
+
+
+def test_distraction_escalates_notice_warning_alarm_at_3_5_11_s():
+    p = policy()
+    events = drive(p, [(lambda t: DriverState(), 1.0), (absent_from(1.0), 12.0)])
+    assert [(e.data["level"], e.data["previous"]) for e in events] == [
+        ("notice", "ok"),
+        ("warning", "notice"),
+        ("alarm", "warning"),
+    ]
+    assert [e.t for e in events] == pytest.approx([4.0, 6.0, 12.0], abs=0.11)
+    assert events[0].data["reason"].startswith("face absent")
+    assert events[2].data["episode"] == 1
+
+
+def test_long_eye_closure_alarms_immediately_and_recovers_fast():
+    p = policy(min_hold_s=2.0, recovery_s=1.0)
+    closed = lambda t: DriverState(eyes_closed_s=t)  # noqa: E731
+    events = drive(p, [(closed, 3.0), (lambda t: DriverState(), 5.0)])
+    assert [e.data["level"] for e in events] == ["alarm", "ok"]
+    assert events[0].t == pytest.approx(2.0, abs=0.11)
+    assert events[0].data["reason"].startswith("eyes closed")
+    # Closure ends at 3.0 s; ok after recovery_s (1 s).
+    assert events[1].t == pytest.approx(4.0, abs=0.11)
+
+
+def test_minimum_hold_keeps_a_brief_alarm_visible():
+    p = policy(min_hold_s=3.0, recovery_s=0.5)
+    closed = lambda t: DriverState(eyes_closed_s=2.0 + t)  # noqa: E731
+    events = drive(p, [(closed, 0.2), (lambda t: DriverState(), 5.0)])
+    assert [e.data["level"] for e in events] == ["alarm", "ok"]
+    assert events[1].t - events[0].t == pytest.approx(3.0, abs=0.11)
+
+
+def test_one_noisy_frame_does_not_flap_the_level():
+    p = policy()
+    states = [(absent_from(0.0), 4.0)]
+    for _ in range(3):  # single frames that look fine inside a continuing absence
+        states += [(lambda t: DriverState(), 0.1), (absent_from(0.0), 0.4)]
+    events = drive(p, states)
+    assert [e.data["level"] for e in events] == ["notice", "warning"]
+    assert events[1].t == pytest.approx(5.0, abs=0.11)
+
+
+def test_an_alarm_returning_within_the_cooldown_is_the_same_episode():
+    p = policy(cooldown_s=30.0, min_hold_s=0.0, recovery_s=0.5)
+    closed = lambda t: DriverState(eyes_closed_s=2.5)  # noqa: E731
+    awake = lambda t: DriverState()  # noqa: E731
+    events = drive(p, [(closed, 1), (awake, 2), (closed, 1), (awake, 40), (closed, 1)])
+    alarms = [e for e in events if e.data["level"] == "alarm"]
+    assert len(alarms) == 3  # an alarm is never suppressed...
+    assert [e.data["episode"] for e in alarms] == [1, 1, 2]  # ...but one episode counts once
+
+
+def test_perclos_and_repeated_microsleeps_warn_yawns_and_anger_notice():
+    p = policy()
+    assert p.proposals(DriverState(perclos=0.2)) == [("warning", "PERCLOS 0.20")]
+    assert p.proposals(DriverState(perclos=0.1)) == []
+    assert p.proposals(DriverState(recent_microsleeps=1))[0][0] == "notice"
+    assert p.proposals(DriverState(recent_microsleeps=2))[0][0] == "warning"
+    assert p.proposals(DriverState(recent_yawns=3))[0][0] == "notice"
+    assert p.proposals(DriverState(recent_yawns=2)) == []
+    angry = DriverState(negative_emotion="angry", negative_emotion_s=12.0)
+    assert p.proposals(angry) == [("notice", "angry for 12 s")]
+    assert p.proposals(DriverState(negative_emotion="angry", negative_emotion_s=5.0)) == []
+
+
+def test_emotion_alone_never_goes_above_notice():
+    p = policy()
+    angry = lambda t: DriverState(negative_emotion="angry", negative_emotion_s=60.0 + t)  # noqa: E731
+    events = drive(p, [(angry, 120.0)], fps=2.0)
+    assert [e.data["level"] for e in events] == ["notice"]
+
+
+def test_blank_picture_is_a_fault_that_overrides_the_driver_state():
+    p = policy(fault_after_s=2.0)
+    blank = lambda t: DriverState(blank_s=t, absent_s=t)  # noqa: E731
+    events = drive(p, [(blank, 3.0), (lambda t: DriverState(), 3.0)])
+    assert [e.data["level"] for e in events] == ["fault", "ok"]
+    assert events[0].t == pytest.approx(2.0, abs=0.11) and "blank" in events[0].data["reason"]
+    assert events[1].t == pytest.approx(3.0 + PolicyConfig().min_hold_s - 1.0, abs=0.11)
