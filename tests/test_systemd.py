@@ -124,3 +124,40 @@ def test_daemon_protocol_end_to_end(notify_socket, tmp_path, clip):
     assert ev[0]["kind"] == "start" and ev[-1]["kind"] == "summary"
     assert ev[-1]["stopped_by"] == "signal" and ev[-1]["frames"] > 30
     assert len(events.read_text().splitlines()) == len(ev)  # every line complete
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_leaves_a_parseable_event_log(tmp_path, clip):
+    events = tmp_path / "e.jsonl"
+    cmd = [sys.executable, "-m", "edge_monitor", "--video", str(clip("fer/woman2.mp4")), "--realtime"]
+    proc = subprocess.Popen(
+        [*cmd, "--events", str(events), "--quiet", "--gpio", "off"], stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not events.exists() or events.read_text().count("\n") < 3):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.kill()
+    proc.wait(timeout=10)
+    ev = read_events(events)  # a partial last line, if any, is skipped
+    assert ev[0]["kind"] == "start" and len(ev) >= 3
+    assert "summary" not in [e["kind"] for e in ev]  # killed: no clean end
+    # The next run appends cleanly after whatever the kill left.
+    from edge_monitor.cli import main
+
+    assert (
+        main(
+            [
+                "--video",
+                str(clip("pyfeat/single_face.mp4")),
+                "--events",
+                str(events),
+                "--quiet",
+                "--gpio",
+                "off",
+            ]
+        )
+        == 0
+    )
+    again = read_events(events)
+    assert again[: len(ev)] == ev and again[-1]["kind"] == "summary"
