@@ -56,3 +56,34 @@ def make_augmenter(
         return erase(geometric(x, training=True))
 
     return augment
+
+
+def make_photometric_augmenter(
+    rotation_deg: float,
+    brightness: float,
+    contrast: float,
+    shift: float = 0.0,
+    zoom: float = 0.0,
+    seed: int = 0,
+):
+    """``f(x) -> x'`` for small crops (eyes, mouth): flip, rotation, optional shift and zoom, then
+    per-image contrast and brightness around mid-grey, clipped to the input range [-1, 1]."""
+    layers = [
+        keras.layers.RandomFlip("horizontal", seed=seed),
+        keras.layers.RandomRotation(rotation_deg / 360.0, fill_mode="reflect", seed=seed + 2),
+    ]
+    if shift:
+        layers.insert(1, keras.layers.RandomTranslation(shift, shift, fill_mode="reflect", seed=seed + 1))
+    if zoom:
+        layers.append(keras.layers.RandomZoom((-zoom, zoom), fill_mode="reflect", seed=seed + 3))
+    geometric = keras.Sequential(layers, name="augment")
+    gen = tf.random.Generator.from_seed(seed + 4)
+
+    def augment(x: tf.Tensor) -> tf.Tensor:
+        x = geometric(x, training=True)
+        b = tf.shape(x)[0]
+        c = gen.uniform([b, 1, 1, 1], 1.0 - contrast, 1.0 + contrast)
+        d = gen.uniform([b, 1, 1, 1], -brightness, brightness)
+        return tf.clip_by_value(x * c + d, -1.0, 1.0)
+
+    return augment

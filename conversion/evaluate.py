@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 
 from conversion import metrics
+from conversion.common import run_main
 from conversion.dataset import FER_CLASSES, Split, load_fer2013
 from conversion.paths import MODELS, REPO, fer2013_path
 from edge_monitor.crops import model_input
 from edge_monitor.errors import (
-    EdgeMonitorError,
     ModelFormatError,
     ModelMismatchError,
     ModelNotFoundError,
@@ -388,13 +388,7 @@ def format_evaluation(evaluation: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        evaluate(args)
-    except EdgeMonitorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+    return run_main(evaluate, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -37,10 +37,11 @@ from typing import Any
 import numpy as np
 
 from conversion import metrics
+from conversion.common import BestWeights, class_weights, compare_float_int8, run_main, set_tf_threads
 from conversion.dataset import Split
 from conversion.paths import MODELS, REPO, shared_dir
 from edge_monitor.crops import model_input
-from edge_monitor.errors import DatasetError, EdgeMonitorError
+from edge_monitor.errors import DatasetError
 from edge_monitor.metadata import ModelMetadata
 
 EYE_LABELS = ("closed", "open")  # output order; CEW's y (0 = closed, 1 = open) indexes it directly
@@ -169,14 +170,6 @@ def eye_metadata(**extra: Any) -> ModelMetadata:
     )
 
 
-def class_weights(y: np.ndarray) -> dict[int, float]:
-    """Inverse-frequency weights with mean 1 over the samples (CEW is nearly balanced)."""
-    counts = np.bincount(y, minlength=len(EYE_LABELS)).astype(np.float64)
-    w = len(y) / (len(EYE_LABELS) * np.maximum(counts, 1))
-    w /= w[y].mean()
-    return {i: float(v) for i, v in enumerate(w)}
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m conversion.eyes", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=cew_path(), help="cew_eyes.npz")
@@ -213,72 +206,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def make_eye_augmenter(args: argparse.Namespace, seed: int):
-    """``f(x) -> x'`` for a normalised float batch (B, 24, 24, 1): flip, shift, rotation, zoom,
-    brightness and contrast (applied around mid-grey, clipped to the input range)."""
-    import keras
-    import tensorflow as tf
-
-    geometric = keras.Sequential(
-        [
-            keras.layers.RandomFlip("horizontal", seed=seed),
-            keras.layers.RandomTranslation(args.shift, args.shift, fill_mode="reflect", seed=seed + 1),
-            keras.layers.RandomRotation(args.rotation_deg / 360.0, fill_mode="reflect", seed=seed + 2),
-            keras.layers.RandomZoom((-args.zoom, args.zoom), fill_mode="reflect", seed=seed + 3),
-        ],
-        name="augment",
-    )
-    gen = tf.random.Generator.from_seed(seed + 4)
-
-    def augment(x):
-        x = geometric(x, training=True)
-        b = tf.shape(x)[0]
-        contrast = gen.uniform([b, 1, 1, 1], 1.0 - args.contrast, 1.0 + args.contrast)
-        bright = gen.uniform([b, 1, 1, 1], -args.brightness, args.brightness)
-        return tf.clip_by_value(x * contrast + bright, -1.0, 1.0)
-
-    return augment
-
-
-class _BestWeights:
-    """Keeps the weights of the epoch with the best val accuracy (ties: lower val loss)."""
-
-    def __init__(self) -> None:
-        self.key = (-1.0, 0.0)
-        self.epoch = -1
-        self.weights = None
-
-    def callback(self, model):
-        import keras
-
-        outer = self
-
-        class Keep(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                logs = logs or {}
-                key = (float(logs.get("val_accuracy", -1.0)), -float(logs.get("val_loss", 0.0)))
-                if key > outer.key:
-                    outer.key, outer.epoch, outer.weights = key, epoch, model.get_weights()
-
-        return Keep()
-
-
 def _predict_float(model, data: EyeData, meta: ModelMetadata) -> np.ndarray:
     return model.predict(model_input(data.x, meta), batch_size=256, verbose=0)
 
 
 def _compare(p_float: np.ndarray, p_int8: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
-    top_f, top_q = p_float.argmax(1), p_int8.argmax(1)
-    acc_f, acc_q = float((top_f == y).mean()), float((top_q == y).mean())
-    return {
-        "images": len(y),
-        "groups": len(np.unique(groups)),
-        "float_accuracy": acc_f,
-        "int8_accuracy": acc_q,
-        "drop_pp": 100.0 * (acc_f - acc_q),
-        "top1_agreement": float((top_f == top_q).mean()),
-        "max_abs_prob_diff": float(np.abs(p_float - p_int8).max()),
-    }
+    return {"images": len(y), "groups": len(np.unique(groups)), **compare_float_int8(p_float, p_int8, y)}
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -290,16 +223,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
+    from conversion.augment import make_photometric_augmenter
     from conversion.model import build_cnn
     from conversion.quantize import convert_int8, representative_images
     from edge_monitor.inference import TfliteClassifier
 
-    if args.threads:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-            tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-        except RuntimeError:  # TensorFlow already ran in this process (tests) with other threads
-            print(f"note: TensorFlow is already initialised here; --threads {args.threads} has no effect")
+    set_tf_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
 
     idx = split_by_group(data.group, DEFAULT_FRACTIONS, args.seed)
@@ -317,11 +246,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"splits by group (seed {args.seed}): {json.dumps(sizes)}")
 
     meta = eye_metadata()
-    augment = make_eye_augmenter(args, args.seed)
-    weights = class_weights(train_d.y)
+    augment = make_photometric_augmenter(
+        args.rotation_deg, args.brightness, args.contrast, shift=args.shift, zoom=args.zoom, seed=args.seed
+    )
+    weights = class_weights(train_d.y, len(EYE_LABELS))
     x_train = model_input(train_d.x, meta)
     y_train = np.eye(2, dtype=np.float32)[train_d.y]
-    w_train = np.array([weights[int(c)] for c in train_d.y], np.float32)
+    w_train = weights[train_d.y]
     train_ds = (
         tf.data.Dataset.from_tensor_slices((x_train, y_train, w_train))
         .shuffle(len(train_d), seed=args.seed, reshuffle_each_iteration=True)
@@ -351,7 +282,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     reports = args.reports or default_reports(args.out_model)
     reports.mkdir(parents=True, exist_ok=True)
-    best = _BestWeights()
+    best = BestWeights()
     t0 = time.monotonic()
     history = model.fit(
         train_ds,
@@ -442,13 +373,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        run(args)
-    except EdgeMonitorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+    return run_main(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from conversion.common import compare_float_int8, run_main
 from conversion.dataset import FER_CLASSES, Split, load_fer2013
 from conversion.paths import MODELS, fer2013_path
 from edge_monitor.crops import model_input
-from edge_monitor.errors import EdgeMonitorError
 from edge_monitor.inference import TfliteClassifier
 from edge_monitor.metadata import ModelMetadata
 
@@ -101,15 +101,7 @@ def verify(model, classifier: TfliteClassifier, split: Split, meta: ModelMetadat
     x = model_input(split.x, meta)
     p_float = model.predict(x, batch_size=256, verbose=0)
     p_int8 = classifier.predict_probs(x)
-    top_f, top_q = p_float.argmax(1), p_int8.argmax(1)
-    acc_f, acc_q = float((top_f == split.y).mean()), float((top_q == split.y).mean())
-    return {
-        "images": len(split),
-        "float_accuracy": acc_f,
-        "int8_accuracy": acc_q,
-        "drop_pp": 100.0 * (acc_f - acc_q),
-        "top1_agreement": float((top_f == top_q).mean()),
-    }
+    return {"images": len(split), **compare_float_int8(p_float, p_int8, split.y)}
 
 
 def quantize(args: argparse.Namespace) -> dict:
@@ -152,13 +144,7 @@ def quantize(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        quantize(args)
-    except EdgeMonitorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+    return run_main(quantize, parse_args(argv))
 
 
 __all__ = ["FER_CLASSES", "convert_int8", "main", "quantize", "representative_images", "verify"]

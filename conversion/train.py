@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from conversion.common import class_weights, run_main, set_tf_threads
 from conversion.dataset import FER_CLASSES, FER_SIZE, Split, clean_train, load_fer2013
 from conversion.paths import REPO, fer2013_path
 from edge_monitor.crops import model_input
-from edge_monitor.errors import EdgeMonitorError
 from edge_monitor.metadata import ModelMetadata
 
 
@@ -58,14 +58,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = all cores)")
     return p.parse_args(argv)
-
-
-def class_weights(y: np.ndarray, power: float) -> np.ndarray:
-    """Per-class weights ``(N / (K * count)) ** power`` normalised to mean 1 over samples."""
-    counts = np.bincount(y, minlength=len(FER_CLASSES)).astype(np.float64)
-    w = (len(y) / (len(FER_CLASSES) * np.maximum(counts, 1))) ** power
-    w /= (w[y]).mean()
-    return w.astype(np.float32)
 
 
 def emotion_metadata(**extra) -> ModelMetadata:
@@ -112,17 +104,11 @@ def train(args: argparse.Namespace) -> Path:
     """Run the recipe; returns the path of the best checkpoint."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
-    import tensorflow as tf
 
     from conversion.augment import make_augmenter
     from conversion.model import build_cnn
 
-    if args.threads:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-            tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-        except RuntimeError:  # TF was already initialised in this process (tests): keep its threads
-            print(f"--threads {args.threads} ignored: TensorFlow is already initialised")
+    set_tf_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -138,7 +124,7 @@ def train(args: argparse.Namespace) -> Path:
     print(f"train {len(train_split)} images (removed {clean_stats}), select on public_test {len(val_split)}")
 
     meta = emotion_metadata()
-    weights = class_weights(train_split.y, args.class_weight_power)
+    weights = class_weights(train_split.y, len(FER_CLASSES), args.class_weight_power)
     augment = make_augmenter(erase_prob=args.erase_prob, seed=args.seed)
     train_ds = _dataset(train_split, meta, weights, args.batch_size, args.seed, augment)
     val_ds = _dataset(val_split, meta, None, 256, args.seed, shuffle=False)
@@ -236,13 +222,7 @@ def train(args: argparse.Namespace) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        train(args)
-    except EdgeMonitorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+    return run_main(train, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -45,11 +45,12 @@ import cv2
 import numpy as np
 
 from conversion import metrics
+from conversion.common import BestWeights, class_weights, compare_float_int8, run_main, set_tf_threads
 from conversion.dataset import Split
 from conversion.paths import MODELS, REPO, fer2013_path, shared_dir
 from edge_monitor.config import DetectorConfig, load_config
 from edge_monitor.crops import model_input
-from edge_monitor.errors import DatasetError, EdgeMonitorError
+from edge_monitor.errors import DatasetError
 from edge_monitor.faces import HaarFaceDetector
 from edge_monitor.metadata import ModelMetadata
 from edge_monitor.mouth import MOUTH_REGION, MouthRegion, mouth_pixels
@@ -354,14 +355,6 @@ def yawn_metadata(size: tuple[int, int], region: MouthRegion, **extra: Any) -> M
     )
 
 
-def class_weights(y: np.ndarray) -> dict[int, float]:
-    """Inverse-frequency weights with mean 1 over the samples."""
-    counts = np.bincount(y, minlength=len(YAWN_LABELS)).astype(np.float64)
-    w = len(y) / (len(YAWN_LABELS) * np.maximum(counts, 1))
-    w /= w[y].mean()
-    return {i: float(v) for i, v in enumerate(w)}
-
-
 def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     """Area under the ROC curve of ``score`` for ``y == 1`` (ties count half); 0.5 if one class."""
     y = np.asarray(y).astype(bool)
@@ -429,66 +422,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def make_yawn_augmenter(args: argparse.Namespace, seed: int):
-    """``f(x) -> x'`` for a normalised float batch (B, H, W, 1): flip, rotation, brightness and
-    contrast (around mid-grey, clipped to the input range). Shift and scale come from the
-    jittered face boxes, which cut real pixels instead of filling borders."""
-    import keras
-    import tensorflow as tf
-
-    geometric = keras.Sequential(
-        [
-            keras.layers.RandomFlip("horizontal", seed=seed),
-            keras.layers.RandomRotation(args.rotation_deg / 360.0, fill_mode="reflect", seed=seed + 2),
-        ],
-        name="augment",
-    )
-    gen = tf.random.Generator.from_seed(seed + 4)
-
-    def augment(x):
-        x = geometric(x, training=True)
-        b = tf.shape(x)[0]
-        contrast = gen.uniform([b, 1, 1, 1], 1.0 - args.contrast, 1.0 + args.contrast)
-        bright = gen.uniform([b, 1, 1, 1], -args.brightness, args.brightness)
-        return tf.clip_by_value(x * contrast + bright, -1.0, 1.0)
-
-    return augment
-
-
-class _BestWeights:
-    """Keeps the weights of the epoch with the best val accuracy (ties: lower val loss)."""
-
-    def __init__(self) -> None:
-        self.key = (-1.0, 0.0)
-        self.epoch = -1
-        self.weights = None
-
-    def callback(self, model):
-        import keras
-
-        outer = self
-
-        class Keep(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                logs = logs or {}
-                key = (float(logs.get("val_accuracy", -1.0)), -float(logs.get("val_loss", 0.0)))
-                if key > outer.key:
-                    outer.key, outer.epoch, outer.weights = key, epoch, model.get_weights()
-
-        return Keep()
-
-
 def _compare(p_float: np.ndarray, p_int8: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    top_f, top_q = p_float.argmax(1), p_int8.argmax(1)
-    return {
-        "crops": len(y),
-        "float_accuracy": float((top_f == y).mean()) if len(y) else 0.0,
-        "int8_accuracy": float((top_q == y).mean()) if len(y) else 0.0,
-        "drop_pp": 100.0 * float((top_f == y).mean() - (top_q == y).mean()) if len(y) else 0.0,
-        "top1_agreement": float((top_f == top_q).mean()) if len(y) else 0.0,
-        "max_abs_prob_diff": float(np.abs(p_float - p_int8).max()) if len(y) else 0.0,
-        "int8_roc_auc": roc_auc(y, p_int8[:, 1]) if len(y) else 0.5,
-    }
+    auc = roc_auc(y, p_int8[:, 1]) if len(y) else 0.5
+    return {"crops": len(y), **compare_float_int8(p_float, p_int8, y), "int8_roc_auc": auc}
 
 
 def _sizes(frames: YawnFrames, faces: list[FaceBox | None], rows: np.ndarray) -> dict[str, int]:
@@ -563,13 +499,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
+    from conversion.augment import make_photometric_augmenter
     from conversion.model import build_cnn
     from conversion.quantize import convert_int8, representative_images
     from edge_monitor.inference import TfliteClassifier
 
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    set_tf_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
 
     idx = split_by_group(frames.group, frames.y, DEFAULT_FRACTIONS, args.seed)
@@ -607,14 +542,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         else None
     )
 
-    augment = make_yawn_augmenter(args, args.seed)
-    weights = class_weights(y_train)
+    # Shift and scale come from the jittered face boxes, which cut real pixels instead of filling.
+    augment = make_photometric_augmenter(args.rotation_deg, args.brightness, args.contrast, seed=args.seed)
+    weights = class_weights(y_train, len(YAWN_LABELS))
     train_ds = (
         tf.data.Dataset.from_tensor_slices(
             (
                 model_input(x_train, meta),
                 np.eye(2, dtype=np.float32)[y_train],
-                np.array([weights[int(c)] for c in y_train], np.float32),
+                weights[y_train],
             )
         )
         .shuffle(len(x_train), seed=args.seed, reshuffle_each_iteration=True)
@@ -646,7 +582,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     reports = args.reports or default_reports(args.out_model)
     reports.mkdir(parents=True, exist_ok=True)
-    best = _BestWeights()
+    best = BestWeights()
     t0 = time.monotonic()
     history = model.fit(
         train_ds,
@@ -776,13 +712,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        run(args)
-    except EdgeMonitorError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
+    return run_main(run, parse_args(argv))
 
 
 __all__ = [

@@ -124,9 +124,12 @@ def run(args: argparse.Namespace) -> int:
         raise EdgeMonitorError("--max-frames must be at least 1")
 
     emotion_path = model_path(cfg.models.emotion, "emotion")
-    classifier = load_classifier(emotion_path, threads=cfg.models.threads)
-    eyes = EyeStateEstimator(load_classifier(model_path(cfg.models.eye_state, "eye_state")), cfg.eyes)
-    yawns = YawnEstimator(load_classifier(model_path(cfg.models.yawn, "yawn")))
+    threads = cfg.models.threads
+    classifier = load_classifier(emotion_path, threads=threads)
+    eyes = EyeStateEstimator(
+        load_classifier(model_path(cfg.models.eye_state, "eye_state"), threads=threads), cfg.eyes
+    )
+    yawns = YawnEstimator(load_classifier(model_path(cfg.models.yawn, "yawn"), threads=threads))
     tracker = DriverFaceTracker(HaarFaceDetector(cfg.detector), cfg.detector, cfg.face)
     pipeline = Pipeline(tracker, classifier, cfg, eyes=eyes, yawns=yawns)
     stop = threading.Event()
