@@ -121,6 +121,17 @@ class TimelineSink(Sink):
                 ax_eye.axvspan(e.data["start_t"], e.t, color=colour, alpha=0.25, lw=0)
         ax_perclos.plot(t, self._perclos, color="#9467bd", lw=1.4)
         ax_perclos.set_ylabel("PERCLOS")
+        if not np.isfinite(self._perclos).any():  # short runs: PERCLOS needs enough of its window
+            ax_perclos.text(
+                0.5,
+                0.5,
+                "not enough observed time yet for PERCLOS (fatigue.perclos_min_coverage)",
+                transform=ax_perclos.transAxes,
+                ha="center",
+                va="center",
+                color="#777",
+                fontsize=9,
+            )
         ax_perclos.set_ylim(
             0, max(0.3, np.nanmax(self._perclos) * 1.1) if np.isfinite(self._perclos).any() else 0.3
         )
