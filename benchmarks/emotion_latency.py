@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.machine import describe
+from benchmarks.stats import percentiles
 from conversion.paths import fer2013_path
 from edge_monitor.crops import face_pixels
 from edge_monitor.inference import load_classifier
@@ -24,14 +25,6 @@ from edge_monitor.paths import shipped_models_dir
 from edge_monitor.types import FaceBox
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def percentiles(samples_s: list[float]) -> dict:
-    ms = np.asarray(samples_s) * 1000.0
-    return {f"p{q}": round(float(np.percentile(ms, q)), 4) for q in (50, 90, 95, 99)} | {
-        "mean": round(float(ms.mean()), 4),
-        "n": len(ms),
-    }
 
 
 def run(model: Path, faces: np.ndarray, threads: int, repeats: int) -> dict:

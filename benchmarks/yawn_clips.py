@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.machine import describe
+from benchmarks.stats import percentiles
 from conversion.paths import shared_dir
 from edge_monitor.config import Config, load_config
 from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector
@@ -32,16 +33,6 @@ from edge_monitor.sources.replay import VideoFileSource
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_CLIPS = ("clips/fer/woman2.mp4", "clips/pyfeat/single_face.mp4")
-
-
-def percentiles(samples_s: list[float]) -> dict:
-    if not samples_s:
-        return {"n": 0}
-    ms = np.asarray(samples_s) * 1000.0
-    return {f"p{q}": round(float(np.percentile(ms, q)), 4) for q in (50, 90, 99)} | {
-        "mean": round(float(ms.mean()), 4),
-        "n": len(ms),
-    }
 
 
 def open_runs(times: list[float], probs: list[float | None], threshold: float) -> list[float]:

@@ -207,7 +207,10 @@ class EyeStateEstimator:
 
     def closed_prob(self, gray: np.ndarray, face: FaceBox) -> float | None:
         """Mean P(closed) over the usable eye crops; None when neither crop is usable."""
-        eyes = self.eye_pixels(gray, face)
+        return self.closed_prob_of(self.eye_pixels(gray, face))
+
+    def closed_prob_of(self, eyes: list[np.ndarray]) -> float | None:
+        """Mean P(closed) over crops from :meth:`eye_pixels`; None for no crops."""
         if not eyes:
             return None
         return float(np.mean([self._clf.predict_pixels(e)[self._closed] for e in eyes]))

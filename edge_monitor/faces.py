@@ -47,8 +47,18 @@ class HaarFaceDetector:
         if self._cascade.empty():
             raise ModelFormatError(f"{path} is not a Haar cascade XML file")
 
-    def detect(self, gray: np.ndarray, roi: FaceBox | None = None) -> list[FaceBox]:
-        """Faces in ``gray`` (or only inside ``roi``), in full-frame coordinates, largest first."""
+    def detect(
+        self, gray: np.ndarray, roi: FaceBox | None = None, sizes: tuple[float, float] | None = None
+    ) -> list[FaceBox]:
+        """Faces in ``gray``, in full-frame coordinates, largest first.
+
+        Args:
+            gray: The grey frame.
+            roi: Search only inside this region (None: the whole frame).
+            sizes: Smallest and largest face width to look for, in frame pixels (None: from
+                ``min_face_frac`` up to the region's size). Each pyramid level costs a pass, so a
+                narrow range around a known face is what makes tracking cheap.
+        """
         h, w = gray.shape
         region = FaceBox(0, 0, w, h) if roi is None else roi.clip(w, h)
         if region.w < 8 or region.h < 8:
@@ -60,11 +70,16 @@ class HaarFaceDetector:
             size = (max(1, round(region.w * scale)), max(1, round(region.h * scale)))
             patch = cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
         min_px = max(12, int(self.cfg.min_face_frac * h * scale))
+        max_px = 0  # no limit
+        if sizes is not None:
+            min_px = max(min_px, int(sizes[0] * scale))
+            max_px = max(min_px + 1, int(sizes[1] * scale))
         found = self._cascade.detectMultiScale(
             patch,
             scaleFactor=self.cfg.scale_factor,
             minNeighbors=self.cfg.min_neighbors,
             minSize=(min_px, min_px),
+            maxSize=(max_px, max_px),
         )
         boxes = [
             FaceBox(
@@ -83,7 +98,8 @@ class DriverFaceTracker:
 
     A full scan runs when there is no recent face or when ``full_scan_interval_s`` has passed
     (so a larger face entering is picked up); otherwise only the region around the last box is
-    searched, falling back to a full scan in the same frame when that misses. A box is held for
+    searched, for faces within ``roi_size_ratio`` of the last one's size, falling back to a full
+    scan in the same frame when that misses. A box is held for
     ``hold_box_s`` across missed detections so a single miss does not drop the face.
 
     Args:
@@ -119,7 +135,9 @@ class DriverFaceTracker:
         due = now - self._last_full_t >= self._dcfg.full_scan_interval_s
         if self._last is not None and not due:
             self.roi_scans += 1
-            faces = self._detector.detect(gray, self._last.expand(self._dcfg.roi_margin))
+            r = self._dcfg.roi_size_ratio
+            sizes = (self._last.w / r, self._last.w * r)
+            faces = self._detector.detect(gray, self._last.expand(self._dcfg.roi_margin), sizes)
         if not faces:
             self.full_scans += 1
             self._last_full_t = now

@@ -146,7 +146,10 @@ class YawnEstimator:
         """P(yawn) for ``face`` in the grey frame; None without a face or a usable mouth crop."""
         if face is None:
             return None
-        pixels = self.mouth_pixels(gray, face)
+        return self.yawn_prob_of(self.mouth_pixels(gray, face))
+
+    def yawn_prob_of(self, pixels: np.ndarray | None) -> float | None:
+        """P(yawn) for a crop from :meth:`mouth_pixels`; None for no crop."""
         if pixels is None:
             return None
         return float(self._clf.predict_pixels(pixels)[self._yawn])

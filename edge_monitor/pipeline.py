@@ -23,13 +23,31 @@ from edge_monitor.types import DriverState, Event, FaceBox, FatigueStats, Frame,
 class EyeEstimator(Protocol):
     """P(eyes closed) for the driver's face (``edge_monitor.eyes.EyeStateEstimator``)."""
 
-    def closed_prob(self, gray: np.ndarray, face: FaceBox) -> float | None: ...
+    def eye_pixels(self, gray: np.ndarray, face: FaceBox) -> list[np.ndarray]: ...
+
+    def closed_prob_of(self, eyes: list[np.ndarray]) -> float | None: ...
 
 
 class YawnEstimatorLike(Protocol):
     """P(yawn) for the driver's face (``edge_monitor.mouth.YawnEstimator``)."""
 
-    def yawn_prob(self, gray: np.ndarray, face: FaceBox) -> float | None: ...
+    def mouth_pixels(self, gray: np.ndarray, face: FaceBox) -> np.ndarray | None: ...
+
+    def yawn_prob_of(self, pixels: np.ndarray | None) -> float | None: ...
+
+
+class StageTimer(Protocol):
+    """Receives the end of each stage of :meth:`Pipeline.step` (benchmarks; the clock is theirs)."""
+
+    def lap(self, stage: str) -> None: ...
+
+
+STAGES = ("face_detect", "crops", "emotion", "eyes_yawn", "trackers_policy")
+"""The stages :meth:`Pipeline.step` reports to a :class:`StageTimer`, in order."""
+
+
+def _no_lap(stage: str) -> None:
+    pass
 
 
 class Pipeline:
@@ -41,6 +59,7 @@ class Pipeline:
         cfg: The configuration.
         eyes: Eye-state estimator (None: no drowsiness from the eyes).
         yawns: Yawn estimator (None: no yawn detection).
+        timer: Told when each of :data:`STAGES` ends (benchmarks); None: nothing is timed.
     """
 
     def __init__(
@@ -50,6 +69,7 @@ class Pipeline:
         cfg: Config,
         eyes: EyeEstimator | None = None,
         yawns: YawnEstimatorLike | None = None,
+        timer: StageTimer | None = None,
     ) -> None:
         self._faces = faces
         self._emotion_model = emotion_model
@@ -66,6 +86,7 @@ class Pipeline:
         self._negative = {e.strip() for e in cfg.policy.negative_emotions.split(",") if e.strip()}
         self._negative_since: float | None = None
         self._driver = DriverState()
+        self._lap = timer.lap if timer is not None else _no_lap
 
     def camera_fault(self, now: float, frame: int, reason: str) -> list[Event]:
         """No frame this time (the camera hung, failed or returned nothing): raise ``fault``.
@@ -84,7 +105,9 @@ class Pipeline:
     def step(self, frame: Frame) -> StepResult:
         """Process one frame."""
         now, index, gray = frame.t, frame.index, frame.gray
+        lap = self._lap
         box, detected = self._faces.update(gray, now)
+        lap("face_detect")
         events: list[Event] = []
 
         presence_event = self._presence.update(now, index, detected)
@@ -95,13 +118,17 @@ class Pipeline:
 
         prediction = eye_p = yawn_p = None
         if box is not None:
-            prediction = self._emotion_model.predict(
-                face_pixels(gray, box, self._emotion_model.meta), flip_tta=self._flip_tta
-            )
+            face = face_pixels(gray, box, self._emotion_model.meta)
+            eyes = self._eyes.eye_pixels(gray, box) if self._eyes is not None else []
+            mouth = self._yawns.mouth_pixels(gray, box) if self._yawns is not None else None
+            lap("crops")
+            prediction = self._emotion_model.predict(face, flip_tta=self._flip_tta)
+            lap("emotion")
             if self._eyes is not None:
-                eye_p = self._eyes.closed_prob(gray, box)
+                eye_p = self._eyes.closed_prob_of(eyes)
             if self._yawns is not None:
-                yawn_p = self._yawns.yawn_prob(gray, box)
+                yawn_p = self._yawns.yawn_prob_of(mouth)
+            lap("eyes_yawn")
         stable, emotion_event = self._emotion.update(now, index, prediction.probs if prediction else None)
         if emotion_event is not None:
             events.append(emotion_event)
@@ -126,6 +153,7 @@ class Pipeline:
         alert = self._policy.evaluate(now, index, driver)
         if alert is not None:
             events.append(alert)
+        lap("trackers_policy")
         return StepResult(
             frame=frame,
             face=box,

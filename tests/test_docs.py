@@ -37,3 +37,14 @@ def test_exit_code_table_lists_every_error_class():
 def test_readme_names_the_two_commands_and_ci_runs_the_test_one():
     assert "make demo" in README and "make test" in README
     assert "make test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_emotion_model_section_is_generated_from_the_committed_evaluation():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sync_docs", REPO / "scripts" / "sync_docs.py")
+    sync_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync_docs)
+    block = section("model")
+    assert block.strip() == sync_docs.model_block().strip()
+    assert "shipped int8" in block and "MODEL_CARD.md" in block

@@ -91,6 +91,29 @@ def test_detects_a_plausible_face_and_finds_it_again_in_the_roi(detector, woman2
     assert detector.detect(frame.gray, FaceBox(0, 0, 5, 5)) == []  # too small a region to search
 
 
+def test_size_range_limits_the_search_to_faces_of_that_width(detector, woman2_frames):
+    gray = woman2_frames[10].gray
+    box = detector.detect(gray)[0]
+    roi = box.expand(0.5)
+    near = detector.detect(gray, roi, sizes=(box.w / 1.5, box.w * 1.5))
+    assert near and abs(near[0].w - box.w) <= 0.2 * box.w
+    assert detector.detect(gray, roi, sizes=(box.w * 2.0, box.w * 3.0)) == []  # only larger faces
+    assert detector.detect(gray, roi, sizes=(box.w / 4.0, box.w / 2.5)) == []  # only smaller faces
+
+
+def test_tracker_searches_near_the_last_size_and_falls_back_to_a_full_scan(config, detector, woman2_frames):
+    tracker = DriverFaceTracker(detector, config.detector, config.face)
+    first = woman2_frames[0]
+    box, _ = tracker.update(first.gray, first.t)
+    # The same face at 2.5x its size (beyond roi_size_ratio) in the next frame: the ROI search
+    # misses it and the full scan in the same frame finds it.
+    big = cv2.resize(first.gray, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_LINEAR)
+    scans = tracker.full_scans
+    found, detected = tracker.update(big, first.t + 0.03)
+    assert detected and tracker.full_scans == scans + 1
+    assert found.w == pytest.approx(2.5 * box.w, rel=0.25)
+
+
 def test_faces_are_sorted_largest_first(detector, woman2_frames):
     frame = woman2_frames[10]
     box = detector.detect(frame.gray)[0]

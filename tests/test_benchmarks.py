@@ -1,0 +1,148 @@
+"""The pipeline benchmark: its stage timer, a smoke run of every part, and its report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import report
+from benchmarks.stats import percentiles
+from edge_monitor.config import Config
+from edge_monitor.eyes import EyeStateEstimator
+from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector
+from edge_monitor.inference import load_classifier
+from edge_monitor.mouth import YawnEstimator
+from edge_monitor.paths import shipped_models_dir
+from edge_monitor.pipeline import STAGES, Pipeline
+from edge_monitor.sources.replay import VideoFileSource
+from tests.conftest import REPO
+
+
+class RecordingTimer:
+    def __init__(self):
+        self.laps: list[str] = []
+
+    def lap(self, stage: str) -> None:
+        self.laps.append(stage)
+
+
+def test_pipeline_reports_every_stage_in_order_and_skips_face_stages_without_a_face(clip):
+    cfg = Config()
+    models = shipped_models_dir()
+    timer = RecordingTimer()
+    pipeline = Pipeline(
+        DriverFaceTracker(HaarFaceDetector(cfg.detector), cfg.detector, cfg.face),
+        load_classifier(models / "emotion.tflite"),
+        cfg,
+        eyes=EyeStateEstimator(load_classifier(models / "eye_state.tflite"), cfg.eyes),
+        yawns=YawnEstimator(load_classifier(models / "yawn.tflite")),
+        timer=timer,
+    )
+    source = VideoFileSource(clip("pyfeat/single_face.mp4"))
+    with_face = pipeline.step(source.read())
+    source.close()
+    assert with_face.face is not None and with_face.eye_closed_prob is not None
+    assert timer.laps == list(STAGES)
+
+    timer.laps.clear()
+    blank = VideoFileSource(clip("pyfeat/no_face.mp4"))
+    fresh = Pipeline(
+        DriverFaceTracker(HaarFaceDetector(cfg.detector), cfg.detector, cfg.face),
+        load_classifier(models / "emotion.tflite"),
+        cfg,
+        timer=timer,
+    )
+    result = fresh.step(blank.read())
+    blank.close()
+    assert result.face is None
+    assert timer.laps == ["face_detect", "trackers_policy"]
+
+
+def test_percentiles_in_milliseconds():
+    p = percentiles([0.001] * 98 + [0.010, 0.020])
+    assert p["p50"] == pytest.approx(1.0) and p["n"] == 100
+    assert p["p99"] > 9.0 and p["mean"] == pytest.approx(1.28)
+    assert percentiles([]) == {"n": 0}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    from tests.conftest import require_shared
+
+    require_shared("clips/pyfeat/single_face.mp4")
+    pytest.importorskip("tensorflow", reason="the baseline part runs the Keras mini-Xception (train extra)")
+    out = tmp_path_factory.mktemp("bench")
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.pipeline", "--quick", "--out-dir", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out, json.loads((out / "results" / "pipeline.json").read_text()), proc.stdout
+
+
+def test_quick_run_measures_every_part_on_the_real_clip(quick_run):
+    _, result, stdout = quick_run
+    frames = 72  # single_face.mp4
+    for mode in ("one", "default"):
+        dev = result["device"][mode]
+        assert dev["clips"]["single_face.mp4"]["frames"] == frames
+        stages = dev["all"]["stages_ms"]
+        assert stages["decode"]["n"] == stages["sinks"]["n"] == dev["all"]["frame_ms"]["n"] == frames
+        # Every frame of this clip has a face, so every face stage ran on every frame.
+        assert stages["emotion"]["n"] == stages["eyes_yawn"]["n"] == frames
+        assert 0 < stages["emotion"]["p50"] < dev["all"]["frame_ms"]["p50"]
+        assert dev["peak_rss_mb"] >= dev["rss_after_load_mb"] > 0
+    assert result["device"]["one"]["interpreter_threads"] == 1
+    assert result["device"]["one"]["opencv_threads"] == 1
+    base = result["baseline"]["one"]
+    assert base["clips"]["single_face.mp4"]["recall_pct"] == 100.0
+    assert result["device"]["one"]["clips"]["single_face.mp4"]["recall_pct"] == 100.0
+    assert result["summary"]["face"] == {
+        "gap_pp": {"single_face.mp4": 0.0},
+        "worst_gap_pp": 0.0,
+        "extra_false_frames": 0,
+    }
+    assert result["summary"]["speedup"] == pytest.approx(
+        result["device"]["one"]["all"]["fps"] / base["all"]["fps"], rel=0.02
+    )
+    assert len(result["sweep"]["candidates"]) == 2
+    soak = result["soak"]
+    assert soak["frames"] > frames and soak["loops"] >= 1 and soak["samples"]
+    assert "speed-up over the usual approach" in stdout
+
+
+def test_quick_run_writes_the_report_with_the_machine(quick_run):
+    out, result, _ = quick_run
+    md = (out / "results.md").read_text()
+    assert result["machine"]["cpu"] in md and "Python" in md
+    assert report.headline_table(result) in md
+    assert "| single_face.mp4 | 72 |" in md
+
+
+def test_missing_clip_is_a_one_line_error(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.pipeline", "clips/absent.mp4", "--out-dir", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "clips not found" in proc.stderr
+    assert not (tmp_path / "results.md").exists()
+
+
+def test_committed_results_meet_what_the_readme_says():
+    """The README's benchmark table is the one generated from the committed results."""
+    result = json.loads((REPO / "benchmarks" / "results" / "pipeline.json").read_text())
+    assert not result["quick"], "the committed results must come from a full run"
+    readme = (REPO / "README.md").read_text()
+    assert report.headline_table(result) in readme
+    assert (REPO / "benchmarks" / "results.md").read_text() == report.render_markdown(result)
