@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 from edge_monitor.config import Config, dump_yaml
@@ -70,6 +71,7 @@ def replace_block(text: str, name: str, body: str) -> str:
 
 
 def main() -> None:
+    sys.path.insert(0, str(REPO))  # benchmarks/ is not an installed package
     from benchmarks.report import headline_table, render_markdown
 
     text = dump_yaml(Config())

@@ -107,6 +107,8 @@ def test_quick_run_measures_every_part_on_the_real_clip(quick_run):
     assert result["summary"]["face"] == {
         "gap_pp": {"single_face.mp4": 0.0},
         "worst_gap_pp": 0.0,
+        "false_frames": 0,
+        "reference_false_frames": 0,
         "extra_false_frames": 0,
     }
     assert result["summary"]["speedup"] == pytest.approx(
@@ -146,3 +148,32 @@ def test_committed_results_meet_what_the_readme_says():
     readme = (REPO / "README.md").read_text()
     assert report.headline_table(result) in readme
     assert (REPO / "benchmarks" / "results.md").read_text() == report.render_markdown(result)
+
+
+def test_face_rates_count_only_frames_with_a_person_and_flag_the_rest_as_false():
+    detected = [True] * 72 + [False, True, False] + [False] * 94  # face_noface.mov: a person in 0-71
+    r = report.face_rates("face_noface.mov", detected)
+    assert r == {
+        "frames": 169,
+        "face_found_pct": round(100 * 73 / 169, 2),
+        "person_frames": 72,
+        "recall_pct": 100.0,
+        "false_frames": 1,
+    }
+    assert report.face_rates("no_face.mp4", [False, True])["recall_pct"] is None
+    whole = report.face_rates("any.mp4", [True, False, True, True])
+    assert whole["person_frames"] == 4 and whole["recall_pct"] == 75.0 and whole["false_frames"] == 0
+
+
+def test_face_gaps_take_the_worst_clip_and_compare_false_positives():
+    ours = {
+        "a.mp4": {"recall_pct": 99.0, "false_frames": 0},
+        "b.mp4": {"recall_pct": 100.0, "false_frames": 1},
+    }
+    ref = {
+        "a.mp4": {"recall_pct": 100.0, "false_frames": 2},
+        "b.mp4": {"recall_pct": 98.0, "false_frames": 0},
+    }
+    g = report.face_gaps(ours, ref)
+    assert g["gap_pp"] == {"a.mp4": -1.0, "b.mp4": 2.0} and g["worst_gap_pp"] == -1.0
+    assert (g["false_frames"], g["reference_false_frames"], g["extra_false_frames"]) == (1, 2, -1)
