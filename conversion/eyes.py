@@ -203,6 +203,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=7, help="seed of the group split, weights and augmentation")
     p.add_argument("--limit", type=int, default=0, help="use at most N images per split (smoke runs)")
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = all cores)")
+    p.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="no training: re-measure the int8 --out-model on val and test and update its metadata",
+    )
     return p.parse_args(argv)
 
 
@@ -210,8 +215,37 @@ def _predict_float(model, data: EyeData, meta: ModelMetadata) -> np.ndarray:
     return model.predict(model_input(data.x, meta), batch_size=256, verbose=0)
 
 
+def face_accuracy(p_closed: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[float, int]:
+    """Accuracy per source photo with P(closed) averaged over its eyes, as the device decides.
+
+    ``edge_monitor.eyes.EyeStateEstimator`` averages P(closed) of the driver's two eyes; a CEW
+    group is one photo (both eyes share its label). Groups whose eyes disagree are left out.
+
+    Returns:
+        The accuracy and the number of photos counted.
+    """
+    right = counted = 0
+    for g in np.unique(groups):
+        rows = groups == g
+        labels = np.unique(y[rows])
+        if len(labels) != 1:
+            continue
+        counted += 1
+        closed = float(p_closed[rows].mean()) >= 0.5
+        right += int(closed == (labels[0] == EYE_LABELS.index("closed")))
+    return (right / counted if counted else 0.0), counted
+
+
 def _compare(p_float: np.ndarray, p_int8: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
-    return {"images": len(y), "groups": len(np.unique(groups)), **compare_float_int8(p_float, p_int8, y)}
+    closed = EYE_LABELS.index("closed")
+    face_acc, faces = face_accuracy(p_int8[:, closed], y, groups)
+    return {
+        "images": len(y),
+        "groups": len(np.unique(groups)),
+        **compare_float_int8(p_float, p_int8, y),
+        "int8_face_accuracy": face_acc,
+        "faces": faces,
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -372,8 +406,42 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return test
 
 
+def evaluate_only(args: argparse.Namespace) -> dict[str, Any]:
+    """Re-measure an existing int8 model on the same group split, through the device's runtime.
+
+    Per-image accuracy must match what its metadata recorded at training time (same split, same
+    model); the per-photo accuracy is added. Float numbers need the Keras model and are kept.
+    """
+    from edge_monitor.inference import load_classifier
+
+    data = load_cew(args.data)
+    meta_path = args.out_model.with_suffix(".json")
+    clf = load_classifier(args.out_model, meta_path, threads=1)
+    meta = clf.meta
+    seed = int(meta.extra.get("split", {}).get("seed", args.seed))
+    idx = split_by_group(data.group, DEFAULT_FRACTIONS, seed)
+    closed = EYE_LABELS.index("closed")
+    for name in ("val", "test"):
+        part = data.take(idx[name])
+        p = np.stack([clf.predict_pixels(img) for img in part.x])
+        acc = float((p.argmax(1) == part.y).mean())
+        recorded = meta.metrics.get(name, {}).get("int8_accuracy")
+        if recorded is not None and abs(acc - recorded) > 1e-9:
+            raise DatasetError(
+                f"{name}: int8 accuracy {acc:.4f} differs from the recorded {recorded:.4f};"
+                " the data or the split changed: retrain with python -m conversion.eyes"
+            )
+        face_acc, faces = face_accuracy(p[:, closed], part.y, part.group)
+        meta.metrics.setdefault(name, {}).update({"int8_face_accuracy": face_acc, "faces": faces})
+        print(f"{name}: int8 {acc:.4f} per eye image, {face_acc:.4f} per photo ({faces} photos)")
+    clf.close()
+    meta.save(meta_path)
+    return meta.metrics["test"]
+
+
 def main(argv: list[str] | None = None) -> int:
-    return run_main(run, parse_args(argv))
+    args = parse_args(argv)
+    return run_main(evaluate_only if args.evaluate_only else run, args)
 
 
 if __name__ == "__main__":

@@ -283,6 +283,11 @@ def render_small(name: str, meta: dict) -> str:
             f"| test top-1, float / int8 | {_pct(test['float_accuracy'])} / **{_pct(test['int8_accuracy'])}** |"
         )
         out.append(f"| float vs int8 agreement | {_pct(test['top1_agreement'])} |")
+        if "int8_face_accuracy" in test:
+            out.append(
+                f"| test per photo, P(closed) of both eyes averaged as on the device (int8) |"
+                f" {_pct(test['int8_face_accuracy'])} ({test['faces']} photos) |"
+            )
     elif acc is not None:
         out.append(f"| test top-1 (int8) | **{_pct(acc)}** |")
     for key, label in (

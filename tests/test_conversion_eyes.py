@@ -154,3 +154,36 @@ def test_shipped_eye_model_keeps_its_recorded_accuracy(cew):
     accuracy = float((pred == test.y).mean())
     assert accuracy >= recorded - 0.005, f"int8 accuracy {accuracy:.4f} < recorded {recorded:.4f} - 0.5 pp"
     assert recorded >= 0.95
+
+
+def test_face_accuracy_averages_the_eyes_of_each_photo():
+    # closed = label 0; photo 1: both closed, one eye misread (mean 0.55 -> closed, right);
+    # photo 2: open, both read open; photo 3: eyes labelled differently -> left out.
+    p_closed = np.array([0.9, 0.2, 0.1, 0.3, 0.8, 0.1])
+    y = np.array([0, 0, 1, 1, 0, 1])
+    groups = np.array([1, 1, 2, 2, 3, 3])
+    assert eyes.face_accuracy(p_closed, y, groups) == (1.0, 2)
+    assert eyes.face_accuracy(np.array([0.4, 0.4]), np.array([0, 0]), np.array([5, 5])) == (0.0, 1)
+
+
+def test_evaluate_only_reproduces_the_recorded_numbers_and_adds_per_photo_accuracy(cew, tmp_path):
+    src = shipped_models_dir() / "eye_state.tflite"
+    model = tmp_path / "eye_state.tflite"
+    model.write_bytes(src.read_bytes())
+    meta = json.loads(src.with_suffix(".json").read_text())
+    for name in ("val", "test"):
+        meta["metrics"][name].pop("int8_face_accuracy", None)
+    model.with_suffix(".json").write_text(json.dumps(meta))
+    assert eyes.main(["--evaluate-only", "--data", str(cew), "--out-model", str(model)]) == 0
+    updated = json.loads(model.with_suffix(".json").read_text())["metrics"]
+    shipped = json.loads(src.with_suffix(".json").read_text())["metrics"]
+    for name in ("val", "test"):
+        assert updated[name]["int8_accuracy"] == meta["metrics"][name]["int8_accuracy"]
+        assert updated[name]["int8_face_accuracy"] == shipped[name]["int8_face_accuracy"]
+        assert updated[name]["faces"] == shipped[name]["faces"] > 300
+
+    # A model that is not the one the numbers were recorded for is refused, metadata untouched.
+    meta["metrics"]["test"]["int8_accuracy"] = 0.5
+    model.with_suffix(".json").write_text(json.dumps(meta))
+    assert eyes.main(["--evaluate-only", "--data", str(cew), "--out-model", str(model)]) != 0
+    assert json.loads(model.with_suffix(".json").read_text())["metrics"]["test"]["int8_accuracy"] == 0.5
