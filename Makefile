@@ -9,11 +9,13 @@ OUT ?= out
 RUN_VENV := .venv-run
 DEV_VENV := .venv
 
-.PHONY: demo test lint format docs train clean help
+.PHONY: demo test test-arm64 lint format docs bench train clean help
 
 help:
 	@echo "make demo [CLIP=path OUT=dir]   replay a clip: events, annotated video, timeline plot"
 	@echo "make test                       ruff + the whole test suite"
+	@echo "make test-arm64                 the suite and a replay on Debian 12 arm64 under qemu (root; docs/arm64.md)"
+	@echo "make bench                      speed benchmarks (17 min): benchmarks/results.md"
 	@echo "make train                      train, quantize and evaluate the emotion model"
 
 # The device's environment: runtime dependencies only (no TensorFlow) plus matplotlib for the plot.
@@ -45,11 +47,20 @@ lint: $(DEV_VENV)/.installed
 test: lint
 	$(DEV_VENV)/bin/python -m pytest -q
 
+# The Pi's platform (Debian 12 arm64, Python 3.11) under qemu user-mode emulation; see docs/arm64.md.
+test-arm64:
+	scripts/test-arm64.sh
+
 format: $(DEV_VENV)/.installed
 	$(DEV_VENV)/bin/ruff format .
 	$(DEV_VENV)/bin/ruff check --fix .
 
 docs: $(DEV_VENV)/.installed
+	$(DEV_VENV)/bin/python scripts/sync_docs.py
+
+# Speed: every clip through the device pipeline and the usual approach, then a 10-minute soak.
+bench: $(DEV_VENV)/.installed
+	$(DEV_VENV)/bin/python -m benchmarks.pipeline
 	$(DEV_VENV)/bin/python scripts/sync_docs.py
 
 train: $(DEV_VENV)/.installed

@@ -5,6 +5,7 @@
 #   deploy/install.sh --dry-run                  print every action, change nothing (no root needed)
 #   sudo deploy/install.sh --uninstall           remove the service and the venv; keep config, events, user
 #   sudo deploy/install.sh --uninstall --purge   also remove the config, the events and the user
+#   deploy/install.sh --print-constraints        print the pip constraints for this system (no root needed)
 #
 # Options: --prefix DIR (default /opt/edge-monitor), --source DIR|WHEEL (default: this checkout).
 # Running it twice changes nothing the second time, and says so. See docs/service.md.
@@ -30,6 +31,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly HERE
 
 DRY_RUN=0
+PRINT_CONSTRAINTS=0
 UNINSTALL=0
 PURGE=0
 PREFIX=$DEFAULT_PREFIX
@@ -70,7 +72,7 @@ run() {
 
 usage() {
   cat <<EOF
-usage: $0 [--dry-run] [--prefix DIR] [--source DIR|WHEEL] [--uninstall [--purge]]
+usage: $0 [--dry-run] [--prefix DIR] [--source DIR|WHEEL] [--uninstall [--purge]] [--print-constraints]
 
 Installs edge-monitor as the systemd service '$SERVICE' on 64-bit Raspberry Pi OS.
 
@@ -80,6 +82,8 @@ Installs edge-monitor as the systemd service '$SERVICE' on 64-bit Raspberry Pi O
   --uninstall      stop and disable the service, remove the unit and the venv; keep the
                    config ($CONFIG_DIR), the events ($STATE_DIR) and the user '$SVC_USER'
   --purge          with --uninstall: also remove the config, the events and the user
+  --print-constraints
+                   print the pip constraints this system gets and exit (scripts/test-arm64.sh uses them)
   -h, --help       this help
 EOF
 }
@@ -90,6 +94,7 @@ parse_args() {
       --dry-run) DRY_RUN=1 ;;
       --uninstall) UNINSTALL=1 ;;
       --purge) PURGE=1 ;;
+      --print-constraints) PRINT_CONSTRAINTS=1 ;;
       --prefix)
         (($# >= 2)) || die "--prefix needs a directory"
         PREFIX=$2
@@ -573,8 +578,19 @@ do_uninstall() {
   log "apt packages (${APT_PACKAGES[*]}) are left installed: other software may use them"
 }
 
+# The constraints write_constraints gives this system, on stdout (its log line goes to stderr).
+print_constraints() {
+  # shellcheck disable=SC1091
+  CODENAME=$(. /etc/os-release 2>/dev/null && printf '%s' "${VERSION_CODENAME:-}") || CODENAME=""
+  write_constraints /dev/fd/3 3>&1 >&2
+}
+
 main() {
   parse_args "$@"
+  if ((PRINT_CONSTRAINTS)); then
+    print_constraints
+    return 0
+  fi
   if ((UNINSTALL)); then
     do_uninstall
   else
