@@ -73,7 +73,10 @@ class DetectorConfig:
     min_face_frac: float = spec(0.12, "smallest face, as a fraction of the frame height", lo=0.02, hi=1.0)
     roi_margin: float = spec(0.5, "search region = last face grown by this fraction per side", lo=0.1, hi=3.0)
     roi_size_ratio: float = spec(
-        1.5, "in the search region, faces from the last width / this to the last width x this", lo=1.05, hi=4.0
+        1.5,
+        "in the search region, faces from the last width / this to the last width x this",
+        lo=1.05,
+        hi=4.0,
     )
     full_scan_interval_s: float = spec(
         1.0, "scan the whole frame at least this often while tracking (finds a larger face)", lo=0.0, hi=60.0
