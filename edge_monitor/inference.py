@@ -6,10 +6,6 @@ old installations (it is frozen at 2.14 and breaks under numpy 2).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +13,7 @@ import numpy as np
 from edge_monitor.crops import normalize
 from edge_monitor.errors import ModelError, ModelFormatError, ModelMismatchError, ModelNotFoundError
 from edge_monitor.metadata import ModelMetadata
+from edge_monitor.native import native_stderr_silenced
 from edge_monitor.types import Prediction
 
 
@@ -29,28 +26,6 @@ def _interpreter_class():
         except ImportError:
             raise ModelError("no TFLite runtime installed; run: pip install ai-edge-litert") from None
     return Interpreter
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Silence C++ logging on fd 2 (LiteRT's "Created TensorFlow Lite XNNPACK delegate").
-
-    The runtime reports failures as Python exceptions, which carry the message we show.
-    """
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # stderr replaced (pytest capture, IDEs)
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
-            yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
 
 
 class TfliteClassifier:
@@ -74,7 +49,7 @@ class TfliteClassifier:
         self.path = path
         interpreter_class = _interpreter_class()
         try:
-            with _native_stderr_silenced():
+            with native_stderr_silenced():
                 self._interp = interpreter_class(model_path=str(path), num_threads=threads)
                 self._interp.allocate_tensors()
                 self._interp.invoke()  # the delegate is set up on the first invoke: do it here

@@ -1,9 +1,11 @@
 """systemd integration: sd_notify (READY, WATCHDOG, STATUS, STOPPING) and journald logging.
 
 Outside systemd (no ``$NOTIFY_SOCKET``) every call is a no-op. Under systemd the message goes
-through systemd-python's ``daemon.notify`` when it is installed, else straight to the notify
-socket (an ``AF_UNIX`` datagram socket; ``@name`` is the abstract namespace), which is all
-sd_notify does.
+straight to the notify socket (an ``AF_UNIX`` datagram socket; ``@name`` is the abstract
+namespace), which is all sd_notify does. systemd-python's ``daemon.notify`` is not used for it: it
+reads ``os.environ`` rather than the environment given, and reports a failure as ``False``
+without saying why (found under ``make test-arm64``, where python3-systemd is installed as on
+the Pi). Its journal handler is still used for logging.
 """
 
 from __future__ import annotations
@@ -32,14 +34,8 @@ class Notifier:
         # Ping at a third of the timeout: under half, with room for one slow frame.
         self.watchdog_interval_s: float | None = int(usec) / 1e6 / 3 if watched else None
         self._sock: socket.socket | None = None
-        self._daemon = None
         if self.address:
-            try:
-                from systemd import daemon  # systemd-python, where installed
-
-                self._daemon = daemon
-            except ImportError:
-                self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
         self._warned = False
 
     @property
@@ -52,8 +48,6 @@ class Notifier:
         if not self.address:
             return False
         try:
-            if self._daemon is not None:
-                return bool(self._daemon.notify(message))
             addr = "\0" + self.address[1:] if self.address.startswith("@") else self.address
             self._sock.sendto(message.encode(), addr)
             return True

@@ -452,16 +452,8 @@ import pytest
 
 OPENCV_411 = "OpenCV 4.11 (Bookworm's pin opencv-python-headless<4.12) "
 KNOWN = {
-    "tests/test_cli.py::test_bad_input_gives_one_line_and_its_exit_code[camera does not open]": OPENCV_411
-    + "has no cv2.utils.logging: OpenCvCamera raises AttributeError (x86 with 4.11 too)",
-    "tests/test_sources.py::test_camera_that_cannot_open_is_a_camera_error_naming_the_index": OPENCV_411
-    + "has no cv2.utils.logging: OpenCvCamera raises AttributeError (x86 with 4.11 too)",
     "tests/test_sources.py::test_variable_frame_rate_clip_keeps_its_own_timestamps": OPENCV_411
     + "gives face_noface.mov's first frame -16.7 ms, which the source clamps to 0 (x86 with 4.11 too)",
-    "tests/test_systemd.py::test_notifier_sends_datagrams_and_paces_the_watchdog": "python3-systemd is "
-    "installed (as on the Pi): Notifier uses systemd.daemon.notify, which ignores the env it was given",
-    "tests/test_systemd.py::test_a_vanished_socket_is_reported_once_and_never_raises": "python3-systemd is "
-    "installed (as on the Pi): systemd.daemon.notify returns False instead of raising, nothing is logged",
     "tests/test_systemd.py::test_daemon_protocol_end_to_end": "speed: under emulation a real-time replay"
     " gets fewer than 30 frames through in 2.5 s",
 }

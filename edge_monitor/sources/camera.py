@@ -8,6 +8,7 @@ from collections.abc import Callable
 import cv2
 
 from edge_monitor.errors import CameraError
+from edge_monitor.native import native_stderr_silenced
 from edge_monitor.sources.base import make_frame
 from edge_monitor.types import Frame
 
@@ -41,12 +42,18 @@ class OpenCvCamera:
         self.name = f"camera {index}"
         self._clock = clock
         # A failed open makes OpenCV print backend warnings; the CameraError says it in one line.
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-        try:
-            self._cap = cv2.VideoCapture(index)
-        finally:
-            cv2.utils.logging.setLogLevel(level)
+        # OpenCV < 4.12 wheels (Bookworm's pin) have no cv2.utils.logging: silence fd 2 there.
+        logging_api = getattr(getattr(cv2, "utils", None), "logging", None)
+        if logging_api is not None:
+            level = logging_api.getLogLevel()
+            logging_api.setLogLevel(logging_api.LOG_LEVEL_ERROR)
+            try:
+                self._cap = cv2.VideoCapture(index)
+            finally:
+                logging_api.setLogLevel(level)
+        else:
+            with native_stderr_silenced():
+                self._cap = cv2.VideoCapture(index)
         if not self._cap.isOpened():
             self._cap.release()
             raise CameraError(
