@@ -291,7 +291,8 @@ sync_certs() {
   if ! diff -rq -- "$src" "$dest" >/dev/null 2>&1; then
     log "copying the host's CA certificates into the root"
     cp -a -- "$src/." "$dest/"
-    in_root / update-ca-certificates >/dev/null
+    in_root / update-ca-certificates >"$OUT/certificates.log" 2>&1 ||
+      die "update-ca-certificates failed in the root; see $OUT/certificates.log"
   fi
 }
 
