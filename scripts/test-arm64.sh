@@ -165,7 +165,9 @@ cleanup() {
 # Runs a command in its own session and waits for it: a signal to this script is handled at once,
 # and cleanup stops the whole process group before it unmounts.
 run_child() {
-  setsid "$@" &
+  # stdin from fd 8, this script's (a background job gets /dev/null; --run bash needs it); the lock
+  # (fd 9) is not inherited, so a run killed with SIGKILL leaves it free for the next to clean up.
+  setsid "$@" <&8 8<&- 9>&- &
   CHILD=$!
   local rc=0
   wait "$CHILD" || rc=$?
@@ -583,7 +585,7 @@ main() {
   parse_args "$@"
   ((EUID == 0)) || die "needs root (debootstrap, chroot, mount): sudo make test-arm64"
   mkdir -p -- "$OUT"
-  exec 9>"$OUT/.lock"
+  exec 8<&0 9>"$OUT/.lock"
   flock -n 9 || die "another scripts/test-arm64.sh is running (lock $OUT/.lock)"
   trap cleanup EXIT
   trap 'exit 130' INT
