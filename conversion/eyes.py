@@ -17,6 +17,13 @@ val split it beat widths 16/32/64 (97.6 %) and other augmentation strengths (97.
 one convolution per block, on that split and on two re-splits of train+val by group (last-epochs
 val accuracy): 98.2 / 97.1 / 97.4 % vs 98.3 / 96.7 / 97.5 %, a mean of 97.6 vs 97.5 %.
 
+Ensemble (``--members``, the shipped recipe uses 5): the group-held-out test sat at 96.5 % per eye
+image with one network, under the 97 % target, while val read 98.5 %. The plan was fixed before
+the run and not changed after it: train 5 members that differ only in seed (7..11: initial
+weights, shuffling, augmentation; same split, same recipe, each keeping its best-val epoch); ship
+their mean as one int8 model if its val accuracy is not below the single network's; then
+measure test once. Test numbers of single members are reported, never used to choose.
+
 Writes ``--out-model`` (``.tflite``) with its metadata beside it (``.json``), and to
 ``--reports``: ``evaluation.json``, ``confusion_test_int8.png`` and ``history.csv``.
 """
@@ -190,6 +197,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128])
     p.add_argument("--convs", type=int, nargs="+", default=[2, 2, 2])
     p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument(
+        "--members",
+        type=int,
+        default=1,
+        help="train N networks (seeds seed..seed+N-1, same split) and ship their mean as one model",
+    )
     p.add_argument("--shift", type=float, default=0.1, help="augmentation: shift, fraction of the size")
     p.add_argument("--rotation-deg", type=float, default=10.0, help="augmentation: rotation")
     p.add_argument("--zoom", type=float, default=0.15, help="augmentation: zoom in/out fraction")
@@ -209,6 +222,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="no training: re-measure the int8 --out-model on val and test and update its metadata",
     )
     return p.parse_args(argv)
+
+
+def _fit_member(
+    keras, model, train_ds, val_xy, n_train: int, args: argparse.Namespace, reports: Path, i: int
+):
+    """Train one member with the cosine schedule; returns its best-val weights (not yet applied)."""
+    steps_per_epoch = int(np.ceil(n_train / args.batch_size))
+    steps = steps_per_epoch * args.epochs
+    warm = min(steps // 10, steps_per_epoch)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=args.lr / 10,
+        decay_steps=max(1, steps - warm),
+        alpha=0.01,
+        warmup_target=args.lr,
+        warmup_steps=warm,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=args.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
+        metrics=["accuracy"],
+        weighted_metrics=[],
+    )
+    best = BestWeights()
+    log = reports / ("history.csv" if args.members == 1 else f"history_member{i}.csv")
+    model.fit(
+        train_ds,
+        validation_data=val_xy,
+        epochs=args.epochs,
+        callbacks=[best.callback(model), keras.callbacks.CSVLogger(log)],
+        shuffle=False,  # tf.data reshuffles every epoch
+        verbose=2,
+    )
+    return best
+
+
+def average_members(keras, members: list) -> Any:
+    """One model whose output is the mean of the members' probabilities (one int8 TFLite file).
+
+    Every op stays an int8 builtin (the members' own, plus ADD and MUL for the mean), so the
+    device runs the ensemble exactly as it ran one network: one input, one probability vector.
+    """
+    inputs = keras.Input(shape=members[0].input_shape[1:], name="image")
+    outputs = keras.layers.Average(name="mean_probs")([m(inputs) for m in members])
+    return keras.Model(inputs, outputs, name="eye_ensemble")
 
 
 def _predict_float(model, data: EyeData, meta: ModelMetadata) -> np.ndarray:
@@ -280,55 +337,51 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"splits by group (seed {args.seed}): {json.dumps(sizes)}")
 
     meta = eye_metadata()
-    augment = make_photometric_augmenter(
-        args.rotation_deg, args.brightness, args.contrast, shift=args.shift, zoom=args.zoom, seed=args.seed
-    )
     weights = class_weights(train_d.y, len(EYE_LABELS))
     x_train = model_input(train_d.x, meta)
     y_train = np.eye(2, dtype=np.float32)[train_d.y]
     w_train = weights[train_d.y]
-    train_ds = (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train, w_train))
-        .shuffle(len(train_d), seed=args.seed, reshuffle_each_iteration=True)
-        .batch(args.batch_size)
-        .map(lambda a, b, c: (augment(a), b, c))
-        .prefetch(tf.data.AUTOTUNE)
-    )
     val_xy = (model_input(val_d.x, meta), np.eye(2, dtype=np.float32)[val_d.y])
 
-    model = build_cnn(
-        (EYE_SIZE, EYE_SIZE, 1), len(EYE_LABELS), args.widths, args.convs, args.dropout, name="eye_cnn"
-    )
-    steps = int(np.ceil(len(train_d) / args.batch_size)) * args.epochs
-    warm = min(steps // 10, int(np.ceil(len(train_d) / args.batch_size)))
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=args.lr / 10,
-        decay_steps=max(1, steps - warm),
-        alpha=0.01,
-        warmup_target=args.lr,
-        warmup_steps=warm,
-    )
-    model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=args.weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
-        metrics=["accuracy"],
-        weighted_metrics=[],
-    )
     reports = args.reports or default_reports(args.out_model)
     reports.mkdir(parents=True, exist_ok=True)
-    best = BestWeights()
     t0 = time.monotonic()
-    history = model.fit(
-        train_ds,
-        validation_data=val_xy,
-        epochs=args.epochs,
-        callbacks=[best.callback(model), keras.callbacks.CSVLogger(reports / "history.csv")],
-        shuffle=False,  # tf.data reshuffles every epoch
-        verbose=2,
-    )
+    members, member_runs = [], []
+    for i in range(args.members):
+        # Member i: its own initial weights, shuffling and augmentation; the split stays seed's.
+        seed_i = args.seed + i
+        keras.utils.set_random_seed(seed_i)
+        augment = make_photometric_augmenter(
+            args.rotation_deg, args.brightness, args.contrast, shift=args.shift, zoom=args.zoom, seed=seed_i
+        )
+        train_ds = (
+            tf.data.Dataset.from_tensor_slices((x_train, y_train, w_train))
+            .shuffle(len(train_d), seed=seed_i, reshuffle_each_iteration=True)
+            .batch(args.batch_size)
+            .map(lambda a, b, c, f=augment: (f(a), b, c))
+            .prefetch(tf.data.AUTOTUNE)
+        )
+        name = "eye_cnn" if args.members == 1 else f"eye_cnn_{i}"
+        member = build_cnn(
+            (EYE_SIZE, EYE_SIZE, 1), len(EYE_LABELS), args.widths, args.convs, args.dropout, name=name
+        )
+        best = _fit_member(keras, member, train_ds, val_xy, len(train_d), args, reports, i)
+        member.set_weights(best.weights)
+        members.append(member)
+        member_runs.append(
+            {"seed": seed_i, "best_epoch": best.epoch + 1, "best_val_accuracy": float(best.key[0])}
+        )
+        print(
+            f"member {i + 1}/{args.members} (seed {seed_i}): best val accuracy {best.key[0]:.4f}"
+            f" at epoch {best.epoch + 1}"
+        )
     train_seconds = time.monotonic() - t0
-    model.set_weights(best.weights)
-    print(f"trained in {train_seconds:.0f} s; best val accuracy {best.key[0]:.4f} at epoch {best.epoch + 1}")
+    model = members[0] if len(members) == 1 else average_members(keras, members)
+    for run_i, member in zip(member_runs, members, strict=True):  # reported, never selected on
+        run_i["test_float_accuracy"] = float(
+            (_predict_float(member, test_d, meta).argmax(1) == test_d.y).mean()
+        )
+    print(f"trained in {train_seconds:.0f} s")
 
     calib_n = min(args.calibration, len(train_d))
     calib = model_input(representative_images(train_d.split(), calib_n, args.seed), meta)
@@ -382,8 +435,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "recipe": recipe,
             "params": int(model.count_params()),
             "train_seconds": round(train_seconds, 1),
-            "epochs_run": len(history.history["loss"]),
-            "best_epoch": best.epoch + 1,
+            "epochs_run": args.epochs,
+            "members": member_runs,
             "cpu_count": os.cpu_count(),
             "threads": args.threads or os.cpu_count(),
         },
