@@ -37,7 +37,7 @@ from edge_monitor.eyes import (
     HaarEyeLocator,
     eye_boxes,
 )
-from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector
+from edge_monitor.faces import build_face_tracker
 from edge_monitor.inference import load_classifier
 from edge_monitor.paths import shipped_models_dir
 from edge_monitor.sources.replay import VideoFileSource
@@ -79,7 +79,7 @@ def read_labels(path: Path) -> dict[int, str]:
 def clip_faces(clip: Path, labels: dict[int, str]) -> tuple[list[ClipFace], int]:
     """Every frame with a tracked face (default config), and the number of frames read."""
     cfg = load_config()
-    tracker = DriverFaceTracker(HaarFaceDetector(cfg.detector), cfg.detector, cfg.face)
+    tracker = build_face_tracker(cfg.detector, cfg.face)
     source = VideoFileSource(clip)
     faces, n = [], 0
     try:

@@ -217,10 +217,11 @@ class Device:
         self.eyes = EyeStateEstimator(load_classifier(models / "eye_state.tflite", threads=threads), cfg.eyes)
         self.yawns = YawnEstimator(load_classifier(models / "yawn.tflite", threads=threads))
         self.detector = HaarFaceDetector(cfg.detector)
+        self.turned = HaarFaceDetector.turned(cfg.detector)
 
     def run(self, source, clock: FrameClock, log_path: Path, max_frames: int | None = None) -> TimedSinks:
         """One run of the daemon's loop over ``source``; returns the timed sinks (face flags)."""
-        tracker = DriverFaceTracker(self.detector, self.cfg.detector, self.cfg.face)
+        tracker = DriverFaceTracker(self.detector, self.cfg.detector, self.cfg.face, self.turned)
         pipeline = Pipeline(tracker, self.emotion, self.cfg, eyes=self.eyes, yawns=self.yawns, timer=clock)
         gpio = GpioConfig(mode="mock")
         sinks = [
@@ -444,7 +445,7 @@ def part_soak(clip: Path, seconds: float, interval_s: float, warmup_s: float) ->
             EventLogSink(EventLog(Path(tmp) / "events.jsonl", cfg.events.max_bytes, cfg.events.keep)),
             AlertOutputSink(open_alert_output(gpio)),
         ]
-        tracker = DriverFaceTracker(device.detector, cfg.detector, cfg.face)
+        tracker = DriverFaceTracker(device.detector, cfg.detector, cfg.face, device.turned)
         pipeline = Pipeline(tracker, device.emotion, cfg, eyes=device.eyes, yawns=device.yawns, timer=clock)
         summary = Runner(TimedSource(source, clock), pipeline, [TimedSinks(sinks, clock), Sampler()]).run()
         loops = source.loops

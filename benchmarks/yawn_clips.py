@@ -3,7 +3,7 @@
 Run: ``python -m benchmarks.yawn_clips`` (writes ``benchmarks/results/yawn_clips.json``).
 
 Each clip is replayed through the device's own path: the default config's Haar face tracker
-(:class:`edge_monitor.faces.DriverFaceTracker`), then :class:`edge_monitor.mouth.YawnEstimator`
+(:class:`edge_monitor.faces.DriverFaceTracker`, a turned face where no frontal one is found), then :class:`edge_monitor.mouth.YawnEstimator`
 with the shipped int8 model on one thread. The clips show awake people talking, so every frame
 with P(yawn) ≥ 0.5 is a false positive. Reported per clip: the share of such frames, the longest
 run of them in seconds (measured as :class:`edge_monitor.fatigue.YawnTracker` measures a yawn:
@@ -24,7 +24,7 @@ from benchmarks.machine import describe
 from benchmarks.stats import percentiles
 from conversion.paths import shared_dir
 from edge_monitor.config import Config, load_config
-from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector
+from edge_monitor.faces import build_face_tracker
 from edge_monitor.fatigue import YawnTracker
 from edge_monitor.inference import load_classifier
 from edge_monitor.mouth import YawnEstimator
@@ -60,7 +60,7 @@ def open_runs(times: list[float], probs: list[float | None], threshold: float) -
 def run_clip(path: Path, estimator: YawnEstimator, cfg: Config, threshold: float) -> dict:
     """Replay one clip and collect its P(yawn) statistics."""
     source = VideoFileSource(path)
-    tracker = DriverFaceTracker(HaarFaceDetector(cfg.detector), cfg.detector, cfg.face)
+    tracker = build_face_tracker(cfg.detector, cfg.face)
     yawns = YawnTracker(cfg.fatigue, threshold)
     times: list[float] = []
     probs: list[float | None] = []
@@ -68,7 +68,9 @@ def run_clip(path: Path, estimator: YawnEstimator, cfg: Config, threshold: float
     events = 0
     try:
         while (frame := source.read()) is not None:
-            box, _ = tracker.update(frame.gray, frame.t)
+            box, detected = tracker.update(frame.gray, frame.t)
+            if not detected and tracker.turned_face is not None:  # as the pipeline does
+                box = tracker.turned_face
             p = None
             if box is not None:
                 t0 = time.perf_counter()

@@ -262,8 +262,9 @@ SMALL_MODELS = {
 }
 
 
-def render_small(name: str, meta: dict) -> str:
-    """A section for a secondary model, from its metadata (written by its training command)."""
+def render_small(name: str, meta: dict, latency: dict | None = None) -> str:
+    """A section for a secondary model, from its metadata (written by its training command) and
+    its entry in ``benchmarks/results/small_models_latency.json`` (None: no latency row)."""
     title, target, data, command = SMALL_MODELS[name]
     m, extra = meta.get("metrics", {}), meta.get("extra", {})
     test = m.get("test", {})
@@ -290,13 +291,27 @@ def render_small(name: str, meta: dict) -> str:
             )
     elif acc is not None:
         out.append(f"| test top-1 (int8) | **{_pct(acc)}** |")
-    for key, label in (
-        ("faceless_accuracy", "test top-1 counting frames without a detected face as errors"),
-    ):
-        if key in m:
-            out.append(f"| {label} | {_pct(m[key])} |")
+    if test.get("turned_crops"):
+        out.append(
+            f"| of those, faces only the turned-face (profile) cascade found | {test['turned_crops']}"
+            f" frames, {_pct(test['int8_accuracy_turned'])} right |"
+        )
+    strict = None
+    if "frames" in test and "int8_accuracy_faceless_as_errors" in test:
+        strict = test["int8_accuracy_faceless_as_errors"]
+        out.append(
+            f"| all {test['frames']} test frames, the {test['faceless_frames']} without a face counted as"
+            f" errors | **{_pct(strict)}** |"
+        )
+    if "int8_accuracy_faceless_as_no_yawn" in test:
+        out.append(
+            "| all test frames, a frame without a face read as no yawn (what the device reports) |"
+            f" {_pct(test['int8_accuracy_faceless_as_no_yawn'])} |"
+        )
     if acc is not None:
-        out.append(f"| target | ≥ {_pct(target)}: {'met' if acc >= target else '**not met**'} |")
+        judged = acc if strict is None else min(acc, strict)
+        on = "" if strict is None else " (judged on the lower of the first and the all-frames number)"
+        out.append(f"| target | ≥ {_pct(target)}{on}: {'met' if judged >= target else '**not met**'} |")
     size = m.get("file_bytes")
     if size:
         out.append(f"| file | {size:,} bytes |")
@@ -305,6 +320,12 @@ def render_small(name: str, meta: dict) -> str:
     if "train_seconds" in extra:
         out.append(
             f"| training time | {extra['train_seconds'] / 60:.1f} min, {extra.get('epochs_run', '?')} epochs |"
+        )
+    if latency:
+        ms = latency["inference_ms"]
+        out.append(
+            f"| latency per crop, 1 thread (median / p99) | {ms['p50']:.3f} / {ms['p99']:.3f} ms"
+            f" ({ms['n']:,} runs; `python -m benchmarks.small_models_latency`) |"
         )
     out.append(f"\nReproduce: `{command}` (writes the model, its metadata and `reports/`).\n")
     return "\n".join(out)
@@ -336,10 +357,17 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copyfile(src, dst)
             pictures[key] = dst.name
     text = render(evaluation, meta, latency, pictures)
+    small_path = args.latency.with_name("small_models_latency.json")
+    small_latency = (
+        json.loads(small_path.read_text(encoding="utf-8")).get("one_thread", {})
+        if small_path.is_file()
+        else {}
+    )
     for name in SMALL_MODELS:
         small = args.meta.with_name(f"{name}.json")
         if small.is_file():
-            text += "\n" + render_small(name, json.loads(small.read_text(encoding="utf-8")))
+            lat = small_latency.get(name)
+            text += "\n" + render_small(name, json.loads(small.read_text(encoding="utf-8")), lat)
     args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

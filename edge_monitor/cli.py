@@ -15,7 +15,7 @@ from edge_monitor import __version__
 from edge_monitor.config import Config, dump_yaml, load_config
 from edge_monitor.errors import ConfigError, EdgeMonitorError, OutputError, VideoTruncatedError
 from edge_monitor.eyes import EyeStateEstimator
-from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector
+from edge_monitor.faces import build_face_tracker
 from edge_monitor.inference import load_classifier
 from edge_monitor.mouth import YawnEstimator
 from edge_monitor.outputs.gpio import open_alert_output
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         load_classifier(model_path(cfg.models.eye_state, "eye_state"), threads=threads), cfg.eyes
     )
     yawns = YawnEstimator(load_classifier(model_path(cfg.models.yawn, "yawn"), threads=threads))
-    tracker = DriverFaceTracker(HaarFaceDetector(cfg.detector), cfg.detector, cfg.face)
+    tracker = build_face_tracker(cfg.detector, cfg.face)
     pipeline = Pipeline(tracker, classifier, cfg, eyes=eyes, yawns=yawns)
     stop = threading.Event()
     source = open_source(args, cfg, stop)

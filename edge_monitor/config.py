@@ -81,6 +81,11 @@ class DetectorConfig:
     full_scan_interval_s: float = spec(
         1.0, "scan the whole frame at least this often while tracking (finds a larger face)", lo=0.0, hi=60.0
     )
+    turned_cascade: str = spec(
+        "haarcascade_profileface.xml",
+        "cascade for a face turned from the camera, tried (both sides) only when no frontal face is"
+        " found; it feeds yawn detection only, and a turned face still counts as absent; '' = off",
+    )
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,12 @@
 
 The driver is the largest face. Between full scans, the detector searches only around the last
 box (a region a few times the face's size), which is several times cheaper than the whole frame.
+
+A frontal face is what eyes, emotion and attention need. When none is found, a second cascade
+looks for a face turned away from the camera (``detector.turned_cascade``, the profile cascade
+run on the frame and on its mirror image, since it only knows one side): a driver checking a
+mirror, or a camera mounted off-axis, still shows a mouth, so yawns are still seen. A turned
+face does not count as present: looking away is distraction.
 """
 
 from __future__ import annotations
@@ -40,12 +46,18 @@ class HaarFaceDetector:
         ModelFormatError: The file is not a Haar cascade.
     """
 
-    def __init__(self, cfg: DetectorConfig) -> None:
+    def __init__(self, cfg: DetectorConfig, cascade: str | None = None, both_sides: bool = False) -> None:
         self.cfg = cfg
-        path = cascade_path(cfg.cascade)
+        self.both_sides = both_sides
+        path = cascade_path(cfg.cascade if cascade is None else cascade)
         self._cascade = cv2.CascadeClassifier(str(path))
         if self._cascade.empty():
             raise ModelFormatError(f"{path} is not a Haar cascade XML file")
+
+    @classmethod
+    def turned(cls, cfg: DetectorConfig) -> HaarFaceDetector | None:
+        """The detector of turned faces (``cfg.turned_cascade`` on both sides), or None when off."""
+        return cls(cfg, cfg.turned_cascade, both_sides=True) if cfg.turned_cascade else None
 
     def detect(
         self, gray: np.ndarray, roi: FaceBox | None = None, sizes: tuple[float, float] | None = None
@@ -74,13 +86,11 @@ class HaarFaceDetector:
         if sizes is not None:
             min_px = max(min_px, int(sizes[0] * scale))
             max_px = max(min_px + 1, int(sizes[1] * scale))
-        found = self._cascade.detectMultiScale(
-            patch,
-            scaleFactor=self.cfg.scale_factor,
-            minNeighbors=self.cfg.min_neighbors,
-            minSize=(min_px, min_px),
-            maxSize=(max_px, max_px),
-        )
+        found = np.asarray(self._scan(patch, min_px, max_px)).reshape(-1, 4)
+        if self.both_sides:  # the cascade knows one side: the other is its mirror image
+            mirrored = np.asarray(self._scan(cv2.flip(patch, 1), min_px, max_px)).reshape(-1, 4).copy()
+            mirrored[:, 0] = patch.shape[1] - mirrored[:, 0] - mirrored[:, 2]
+            found = np.concatenate([found, mirrored])
         boxes = [
             FaceBox(
                 region.x + round(x / scale),
@@ -88,9 +98,18 @@ class HaarFaceDetector:
                 round(bw / scale),
                 round(bh / scale),
             )
-            for (x, y, bw, bh) in np.asarray(found).reshape(-1, 4)
+            for (x, y, bw, bh) in found
         ]
         return sorted(boxes, key=lambda b: b.area, reverse=True)
+
+    def _scan(self, patch: np.ndarray, min_px: int, max_px: int):
+        return self._cascade.detectMultiScale(
+            patch,
+            scaleFactor=self.cfg.scale_factor,
+            minNeighbors=self.cfg.min_neighbors,
+            minSize=(min_px, min_px),
+            maxSize=(max_px, max_px),
+        )
 
 
 class DriverFaceTracker:
@@ -102,14 +121,23 @@ class DriverFaceTracker:
     scan in the same frame when that misses. A box is held for
     ``hold_box_s`` across missed detections so a single miss does not drop the face.
 
+    When a frame has no frontal face, ``turned`` (if given) looks for a turned one the same way:
+    around the last turned face, with a full scan when the frontal face was just lost or at most
+    every ``full_scan_interval_s``; the result is :attr:`turned_face`.
+
     Args:
-        detector: The face detector.
+        detector: The frontal face detector.
         detector_cfg: Search settings.
         face_cfg: Hold time.
+        turned: Detector of turned faces (:meth:`HaarFaceDetector.turned`); None: not searched.
     """
 
     def __init__(
-        self, detector: HaarFaceDetector, detector_cfg: DetectorConfig, face_cfg: FaceConfig
+        self,
+        detector: HaarFaceDetector,
+        detector_cfg: DetectorConfig,
+        face_cfg: FaceConfig,
+        turned: HaarFaceDetector | None = None,
     ) -> None:
         self._detector = detector
         self._dcfg = detector_cfg
@@ -117,8 +145,14 @@ class DriverFaceTracker:
         self._last: FaceBox | None = None
         self._last_seen_t = float("-inf")
         self._last_full_t = float("-inf")
+        self._turned_detector = turned
+        self._turned = _Search()
+        self._frontal_before = False
+        self.turned_face: FaceBox | None = None
+        """The turned face found in the last frame (None when a frontal face was found)."""
         self.full_scans = 0
         self.roi_scans = 0
+        self.turned_scans = 0
 
     def update(self, gray: np.ndarray, now: float) -> tuple[FaceBox | None, bool]:
         """Find the driver's face in this frame.
@@ -142,10 +176,63 @@ class DriverFaceTracker:
             self.full_scans += 1
             self._last_full_t = now
             faces = self._detector.detect(gray)
+        frontal_before, self._frontal_before = self._frontal_before, bool(faces)
+        self.turned_face = None
         if faces:
             self._last, self._last_seen_t = faces[0], now
             return faces[0], True
+        if self._turned_detector is not None:
+            self.turned_face = self._find_turned(gray, now, just_lost=frontal_before)
         if self._last is not None and now - self._last_seen_t <= self._fcfg.hold_box_s:
             return self._last, False
         self._last = None
         return None, False
+
+    def _find_turned(self, gray: np.ndarray, now: float, just_lost: bool) -> FaceBox | None:
+        assert self._turned_detector is not None
+        s, cfg = self._turned, self._dcfg
+        faces: list[FaceBox] = []
+        if s.last is not None and now - s.seen_t <= cfg.full_scan_interval_s:
+            r = cfg.roi_size_ratio
+            sizes = (s.last.w / r, s.last.w * r)
+            faces = self._turned_detector.detect(gray, s.last.expand(cfg.roi_margin), sizes)
+            self.turned_scans += 1
+        if not faces and (just_lost or now - s.full_t >= cfg.full_scan_interval_s):
+            s.full_t = now
+            faces = self._turned_detector.detect(gray)
+            self.turned_scans += 1
+        if faces:
+            s.last, s.seen_t = faces[0], now
+            return faces[0]
+        return None
+
+
+class _Search:
+    """Where the last turned face was, and when it and the last full scan were."""
+
+    def __init__(self) -> None:
+        self.last: FaceBox | None = None
+        self.seen_t = float("-inf")
+        self.full_t = float("-inf")
+
+
+def build_face_tracker(detector_cfg: DetectorConfig, face_cfg: FaceConfig) -> DriverFaceTracker:
+    """The driver's face tracker as the daemon builds it: frontal cascade plus turned faces."""
+    return DriverFaceTracker(
+        HaarFaceDetector(detector_cfg), detector_cfg, face_cfg, HaarFaceDetector.turned(detector_cfg)
+    )
+
+
+def find_face(
+    gray: np.ndarray, frontal: HaarFaceDetector, turned: HaarFaceDetector | None
+) -> tuple[FaceBox | None, bool]:
+    """One still image: the largest frontal face, else the largest turned face (datasets).
+
+    Returns:
+        The box (None: no face) and whether it is frontal.
+    """
+    faces = frontal.detect(gray)
+    if faces:
+        return faces[0], True
+    faces = turned.detect(gray) if turned is not None else []
+    return (faces[0], False) if faces else (None, False)

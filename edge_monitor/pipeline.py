@@ -117,14 +117,18 @@ class Pipeline:
                 self._emotion.reset()  # no face, no emotion: it is re-established on return
 
         prediction = eye_p = yawn_p = None
-        if box is not None:
-            face = face_pixels(gray, box, self._emotion_model.meta)
-            eyes = self._eyes.eye_pixels(gray, box) if self._eyes is not None else []
-            mouth = self._yawns.mouth_pixels(gray, box) if self._yawns is not None else None
+        # A turned face (no frontal one this frame) still shows the mouth: yawns only.
+        turned = None if detected else self._faces.turned_face
+        mouth_box = turned or box
+        if mouth_box is not None:
+            face = face_pixels(gray, box, self._emotion_model.meta) if box is not None else None
+            eyes = self._eyes.eye_pixels(gray, box) if self._eyes is not None and box is not None else []
+            mouth = self._yawns.mouth_pixels(gray, mouth_box) if self._yawns is not None else None
             lap("crops")
-            prediction = self._emotion_model.predict(face, flip_tta=self._flip_tta)
+            if face is not None:
+                prediction = self._emotion_model.predict(face, flip_tta=self._flip_tta)
             lap("emotion")
-            if self._eyes is not None:
+            if self._eyes is not None and box is not None:
                 eye_p = self._eyes.closed_prob_of(eyes)
             if self._yawns is not None:
                 yawn_p = self._yawns.yawn_prob_of(mouth)
@@ -175,6 +179,7 @@ class Pipeline:
                 yawns=self._yawn.yawns.total,
                 max_perclos=self._closure.max_perclos,
             ),
+            turned_face=turned,
         )
 
     @property

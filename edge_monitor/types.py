@@ -155,11 +155,13 @@ class StepResult:
         stable: The windowed, hysteresis-filtered emotion.
         events: Events raised by this frame.
         eye_closed_prob: Mean P(closed) of both eyes, or None without a face.
-        yawn_prob: P(yawn), or None without a face.
+        yawn_prob: P(yawn), or None without a face (frontal or turned).
         driver: The trackers' view of the driver.
         level: The alert level after this frame.
         reason: Why the level is what it is (empty when ok).
         stats: Running fatigue totals.
+        turned_face: A face turned from the camera, found when no frontal face was (its mouth
+            gives ``yawn_prob``; it does not make the face present), or None.
     """
 
     frame: Frame
@@ -175,3 +177,4 @@ class StepResult:
     level: str = "ok"
     reason: str = ""
     stats: FatigueStats = field(default_factory=FatigueStats)
+    turned_face: FaceBox | None = None

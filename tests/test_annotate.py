@@ -125,3 +125,16 @@ def test_unwritable_path_raises_output_error(tmp_path):
     (tmp_path / "dir.avi").mkdir()
     with pytest.raises(OutputError):
         VideoAnnotator(tmp_path / "dir.avi", fps=30.0, size=(160, 120))
+
+
+def test_a_turned_face_is_drawn_in_amber_without_a_label():
+    import dataclasses
+
+    result = _result(face=False)
+    turned = FaceBox(90, 50, 40, 40)
+    result = dataclasses.replace(result, turned_face=turned)
+    out = draw_overlay(result.frame.bgr, result)
+    assert tuple(out[turned.y + turned.h - 1, turned.x + turned.w // 2]) == (0, 191, 255)
+    assert tuple(out[turned.y + turned.h // 2, turned.x]) == (0, 191, 255)
+    inside = (turned.y + turned.h // 2, turned.x + turned.w // 2)
+    assert np.array_equal(out[inside], result.frame.bgr[inside])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import cv2
@@ -139,13 +140,15 @@ def test_faces_cache_round_trips(tmp_path):
     cache = tmp_path / "faces.json"
     cfg = yawn.dataset_detector()
     first = yawn.cached_faces(frames, images, cfg, cache)
-    assert cache.is_file() and first == [None, None]  # flat grey frames have no face
+    assert cache.is_file() and first == ([None, None], [False, False])  # flat grey: no face
     data = json.loads(cache.read_text())
-    data["boxes"] = [[1, 2, 3, 4], None]
+    data["boxes"], data["frontal"] = [[1, 2, 3, 4], None], [False, False]
     cache.write_text(json.dumps(data))
     from edge_monitor.types import FaceBox
 
-    assert yawn.cached_faces(frames, images, cfg, cache) == [FaceBox(1, 2, 3, 4), None]
+    assert yawn.cached_faces(frames, images, cfg, cache) == ([FaceBox(1, 2, 3, 4), None], [False, False])
+    other = dataclasses.replace(cfg, turned_cascade="")  # other settings: detected again
+    assert yawn.cached_faces(frames, images, other, cache) == ([None, None], [False, False])
 
 
 def test_fer_mouth_crops_keep_the_region_shape():
@@ -236,7 +239,8 @@ def test_shipped_yawn_model_keeps_its_recorded_accuracy(yawdd):
     frames = frames.take(test)
     assert len(frames) == meta.extra["split"]["test"]["frames"]
     images = yawn.read_frames(frames)
-    faces = yawn.detect_faces(images, HaarFaceDetector(DetectorConfig(**meta.extra["detector"])))
+    cfg = DetectorConfig(**meta.extra["detector"])
+    faces = yawn.detect_faces(images, HaarFaceDetector(cfg), HaarFaceDetector.turned(cfg))
     clf = load_classifier(model)
     est = YawnEstimator(clf)
     try:

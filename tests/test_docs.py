@@ -48,3 +48,47 @@ def test_emotion_model_section_is_generated_from_the_committed_evaluation():
     block = section("model")
     assert block.strip() == sync_docs.model_block().strip()
     assert "shipped int8" in block and "MODEL_CARD.md" in block
+
+
+def test_model_card_is_generated_from_the_committed_results(tmp_path):
+    """MODEL_CARD.md is what ``python -m conversion.model_card`` writes from the committed files."""
+    from conversion import model_card
+
+    out = tmp_path / "MODEL_CARD.md"
+    assert model_card.main(["--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == (REPO / "models" / "MODEL_CARD.md").read_text(encoding="utf-8")
+
+
+def test_small_model_section_judges_the_target_on_all_frames_and_shows_latency():
+    from conversion.model_card import render_small
+
+    test = {
+        "images": 90,
+        "groups": 9,
+        "float_accuracy": 0.95,
+        "int8_accuracy": 0.95,
+        "top1_agreement": 1.0,
+        "frames": 100,
+        "faceless_frames": 10,
+        "int8_accuracy_faceless_as_errors": 0.855,
+        "int8_accuracy_faceless_as_no_yawn": 0.9,
+        "turned_crops": 20,
+        "int8_accuracy_turned": 0.9,
+    }
+    meta = {
+        "labels": ["no_yawn", "yawn"],
+        "input_width": 32,
+        "input_height": 32,
+        "scale": 1 / 127.5,
+        "offset": -1.0,
+        "metrics": {"test": test, "file_bytes": 1000},
+    }
+    latency = {"inference_ms": {"p50": 0.0281, "p99": 0.034, "n": 1500}}
+    text = render_small("yawn", meta, latency)
+    assert "| all 100 test frames, the 10 without a face counted as errors | **85.50 %** |" in text
+    assert "20 frames, 90.00 % right" in text
+    assert "**not met**" in text  # 95 % on the frames with a face, but 85.5 % on all of them
+    assert "0.028 / 0.034 ms (1,500 runs" in text
+    test["int8_accuracy_faceless_as_errors"] = 0.91
+    assert ": met |" in render_small("yawn", meta, None)
+    assert "latency" not in render_small("yawn", meta, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import astuple
 
 import cv2
 import numpy as np
@@ -185,3 +186,91 @@ def test_tracker_loses_the_face_after_the_cut_to_an_animation(config, detector, 
     assert not any(after)
     # Without a face every frame is a full scan, so none of the animation was searched by ROI only.
     assert tracker.full_scans >= len(after)
+
+
+# --- turned faces (the profile cascade, both sides) -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def turned_frame():
+    """YawDD ``yawn/1.jpg``: a yawning driver turned from the mirror-mounted camera."""
+    from tests.conftest import require_shared
+
+    path = require_shared("datasets/yawdd_frames") / "yawn" / "1.jpg"
+    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    assert gray is not None, path
+    return gray
+
+
+def test_the_frontal_cascade_misses_a_turned_face_that_the_turned_cascade_finds(config, turned_frame):
+    assert HaarFaceDetector(config.detector).detect(turned_frame) == []
+    turned = HaarFaceDetector.turned(config.detector)
+    assert turned is not None and turned.both_sides
+    faces = turned.detect(turned_frame)
+    assert faces, "the profile cascade found no face"
+    h, w = turned_frame.shape
+    face = faces[0]
+    # The driver's head: a large box in the upper half, inside the frame.
+    assert 0.4 * h <= face.h <= 0.8 * h and face.w == face.h
+    assert face.x >= 0 and face.x + face.w <= w and face.y < h / 2
+
+
+def test_the_turned_cascade_finds_both_sides(config, turned_frame):
+    turned = HaarFaceDetector.turned(config.detector)
+    one_side = HaarFaceDetector(config.detector, config.detector.turned_cascade)  # as shipped by OpenCV
+    w = turned_frame.shape[1]
+    mirrored = cv2.flip(turned_frame, 1)
+    # The shipped cascade sees this face on one side only; searching both sides finds it either way.
+    assert bool(one_side.detect(turned_frame)) != bool(one_side.detect(mirrored))
+    face, face_m = turned.detect(turned_frame)[0], turned.detect(mirrored)[0]
+    assert (face_m.x, face_m.y, face_m.w, face_m.h) == (w - face.x - face.w, face.y, face.w, face.h)
+
+
+def test_turned_cascade_off_means_no_turned_detector(config):
+    assert HaarFaceDetector.turned(dataclasses.replace(config.detector, turned_cascade="")) is None
+
+
+def test_tracker_reports_a_turned_face_without_making_it_the_driver(config, turned_frame):
+    from edge_monitor.faces import build_face_tracker
+
+    tracker = build_face_tracker(config.detector, config.face)
+    box, detected = tracker.update(turned_frame, 0.0)
+    assert (box, detected) == (None, False)  # not frontal: absent, as openpilot counts it
+    first = tracker.turned_face
+    assert first is not None and tracker.turned_scans == 1
+    # Next frame: found again by a search around the last turned face, no full scan.
+    tracker.update(turned_frame, 0.05)
+    again = tracker.turned_face
+    assert again is not None and tracker.turned_scans == 2
+    assert max(abs(a - b) for a, b in zip(astuple(again), astuple(first), strict=True)) <= 3  # rounding
+    off = build_face_tracker(dataclasses.replace(config.detector, turned_cascade=""), config.face)
+    off.update(turned_frame, 0.0)
+    assert off.turned_face is None and off.turned_scans == 0
+
+
+def test_tracker_skips_the_turned_search_while_a_frontal_face_is_found(config, woman2_frames):
+    from edge_monitor.faces import build_face_tracker
+
+    tracker = build_face_tracker(config.detector, config.face)
+    for f in woman2_frames[:20]:
+        assert tracker.update(f.gray, f.t)[1]
+        assert tracker.turned_face is None
+    assert tracker.turned_scans == 0
+
+
+def test_tracker_without_any_face_scans_for_turned_faces_at_the_full_scan_interval(config, clip):
+    from edge_monitor.faces import build_face_tracker
+
+    frames = read_frames(clip("pyfeat/no_face.mp4"))
+    tracker = build_face_tracker(config.detector, config.face)
+    for f in frames:
+        tracker.update(f.gray, f.t)
+        assert tracker.turned_face is None
+    duration = frames[-1].t - frames[0].t
+    interval = config.detector.full_scan_interval_s
+    assert 1 <= tracker.turned_scans <= duration / interval + 1
+
+
+def test_a_missing_turned_cascade_is_model_not_found(config):
+    with pytest.raises(ModelNotFoundError, match=r"absent_profile\.xml"):
+        HaarFaceDetector.turned(dataclasses.replace(config.detector, turned_cascade="absent_profile.xml"))

@@ -153,7 +153,8 @@ def yawdd_test_frames(yawn_path):
     first = test[np.unique(frames.group[test], return_index=True)[1]]
     picked = frames.take(first)
     images = yawn.read_frames(picked)
-    faces = yawn.detect_faces(images, HaarFaceDetector(yawn.dataset_detector()))
+    cfg = yawn.dataset_detector()
+    faces = yawn.detect_faces(images, HaarFaceDetector(cfg), HaarFaceDetector.turned(cfg))
     keep = [i for i, f in enumerate(faces) if f is not None]
     return [images[i] for i in keep], [faces[i] for i in keep], picked.y[keep]
 
@@ -190,3 +191,36 @@ def test_open_runs_are_measured_like_the_yawn_tracker():
     runs = open_runs(t, p, 0.5)
     assert runs == pytest.approx([0.2, 0.1, 0.3])
     assert open_runs(t, [None] * 10, 0.5) == []
+
+
+def test_pipeline_reads_a_yawn_from_a_turned_face_and_nothing_else(config, emotion_classifier, estimator):
+    """YawDD ``yawn/1.jpg``: no frontal face (absent for attention), but the mouth is read."""
+    import cv2
+
+    from edge_monitor.eyes import EyeStateEstimator
+    from edge_monitor.faces import build_face_tracker
+    from edge_monitor.inference import load_classifier
+    from edge_monitor.paths import shipped_models_dir
+    from edge_monitor.pipeline import Pipeline
+    from edge_monitor.types import Frame
+
+    gray = cv2.imread(str(require_shared("datasets/yawdd_frames") / "yawn" / "1.jpg"), cv2.IMREAD_GRAYSCALE)
+    eyes = EyeStateEstimator(load_classifier(shipped_models_dir() / "eye_state.tflite"), config.eyes)
+    pipeline = Pipeline(
+        build_face_tracker(config.detector, config.face),
+        emotion_classifier,
+        config,
+        eyes=eyes,
+        yawns=estimator,
+    )
+    try:
+        bgr = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+        results = [pipeline.step(Frame(bgr=bgr, gray=gray, t=i / 10.0, index=i)) for i in range(5)]
+    finally:
+        eyes.close()
+    for r in results:
+        assert r.face is None and not r.face_detected and not r.face_present
+        assert r.turned_face is not None
+        assert r.emotion is None and r.eye_closed_prob is None  # frontal-only readings
+        assert r.yawn_prob is not None and r.yawn_prob >= 0.5  # a wide-open mouth
+    assert results[-1].driver.absent_s == pytest.approx(0.4)  # turned still counts as absent

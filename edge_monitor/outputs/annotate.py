@@ -18,6 +18,7 @@ _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _GREEN = (0, 255, 0)
 _WHITE = (255, 255, 255)
 _BLACK = (0, 0, 0)
+_AMBER = (0, 191, 255)  # BGR
 _DEFAULT_FPS = 30.0
 
 
@@ -64,6 +65,10 @@ def draw_overlay(bgr: np.ndarray, result: StepResult, extra_lines: Sequence[str]
         y = pad + i * line_h + ascent
         cv2.putText(out, line, (pad, y), _FONT, font_scale, _WHITE, text_thick, cv2.LINE_AA)
 
+    turned = result.turned_face
+    if turned is not None:  # a face turned away: thin and amber, it only feeds yawn detection
+        x1, y1 = turned.x + turned.w - 1, turned.y + turned.h - 1
+        cv2.rectangle(out, (turned.x, turned.y), (x1, y1), _AMBER, max(1, box_thick // 2))
     box = result.face
     if box is not None:
         cv2.rectangle(out, (box.x, box.y), (box.x + box.w - 1, box.y + box.h - 1), _GREEN, box_thick)
