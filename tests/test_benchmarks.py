@@ -177,3 +177,20 @@ def test_face_gaps_take_the_worst_clip_and_compare_false_positives():
     g = report.face_gaps(ours, ref)
     assert g["gap_pp"] == {"a.mp4": -1.0, "b.mp4": 2.0} and g["worst_gap_pp"] == -1.0
     assert (g["false_frames"], g["reference_false_frames"], g["extra_false_frames"]) == (1, 2, -1)
+
+
+def test_small_models_latency_times_both_models_on_real_crops(tmp_path):
+    from benchmarks import small_models_latency
+    from tests.conftest import require_shared
+
+    require_shared("datasets/cew_eyes.npz")
+    require_shared("datasets/yawdd_frames")
+    out = tmp_path / "small.json"
+    assert small_models_latency.main(["--crops", "20", "--repeats", "1", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["machine"]["cores"] >= 1
+    for name in ("eye_state", "yawn"):
+        r = result["one_thread"][name]
+        assert r["crops"] == 20 and r["inference_ms"]["n"] == 20
+        assert 0 < r["inference_ms"]["p50"] <= r["inference_ms"]["p99"]
+        assert r["model_bytes"] == (shipped_models_dir() / f"{name}.tflite").stat().st_size

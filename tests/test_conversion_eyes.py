@@ -187,3 +187,23 @@ def test_evaluate_only_reproduces_the_recorded_numbers_and_adds_per_photo_accura
     model.with_suffix(".json").write_text(json.dumps(meta))
     assert eyes.main(["--evaluate-only", "--data", str(cew), "--out-model", str(model)]) != 0
     assert json.loads(model.with_suffix(".json").read_text())["metrics"]["test"]["int8_accuracy"] == 0.5
+
+
+def test_members_are_averaged_into_one_int8_model(cew, tmp_path):
+    out = tmp_path / "eyes2.tflite"
+    argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
+    argv += ["--widths", "8", "16", "--convs", "1", "1", "--members", "2"]
+    assert eyes.main(argv) == 0
+    clf = load_classifier(out)
+    meta = clf.meta
+    runs = meta.extra["members"]
+    assert [r["seed"] for r in runs] == [7, 8]  # member i: seed + i, the split stays seed's
+    assert all(0.0 <= r["best_val_accuracy"] <= 1.0 and 0.0 <= r["test_float_accuracy"] <= 1.0 for r in runs)
+    assert meta.extra["split"]["seed"] == 7
+    # One input, one probability vector: the device runs it like a single network.
+    assert clf.input_dtype == np.int8
+    p = clf.predict_pixels(np.full((24, 24), 120, np.uint8))
+    assert p.shape == (2,) and abs(float(p.sum()) - 1.0) < 0.02
+    clf.close()
+    report = tmp_path / "eyes2_report"
+    assert (report / "history_member0.csv").is_file() and (report / "history_member1.csv").is_file()
