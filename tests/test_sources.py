@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import sys
 import threading
 import types
@@ -152,7 +151,9 @@ def test_missing_file_is_video_not_found(tmp_path):
 
 def test_random_bytes_are_a_format_error(tmp_path):
     p = tmp_path / "x.mp4"
-    p.write_bytes(os.urandom(100_000))
+    # Seeded: about 1 in 300 random buffers probes as a raw H.261/H.263 stream that FFmpeg decodes
+    # into noise frames, so unseeded bytes made this test fail now and then.
+    p.write_bytes(np.random.default_rng(0).bytes(100_000))
     with pytest.raises(VideoFormatError) as ei:
         VideoFileSource(p)
     assert type(ei.value) is VideoFormatError  # not the truncated-MP4 subclass of SourceError
