@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.machine import describe
-from benchmarks.stats import percentiles
+from benchmarks.stats import percentiles, time_calls
 from conversion.paths import fer2013_path
 from edge_monitor.crops import face_pixels
 from edge_monitor.inference import load_classifier
@@ -29,14 +29,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def run(model: Path, faces: np.ndarray, threads: int, repeats: int) -> dict:
     clf = load_classifier(model, threads=threads)
-    for face in faces[:200]:  # warm-up: caches, XNNPACK packing
-        clf.predict_pixels(face)
-    infer = []
-    for _ in range(repeats):
-        for face in faces:
-            t0 = time.perf_counter()
-            clf.predict_pixels(face)
-            infer.append(time.perf_counter() - t0)
+    infer = time_calls(clf.predict_pixels, faces, repeats, warmup=200)
     # Crop + resize of a 200x200 face box in a 640x480 frame to the 48x48 input.
     frame = np.random.default_rng(0).integers(0, 256, (480, 640), dtype=np.uint8)
     crop = []

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.machine import describe
-from benchmarks.stats import percentiles
+from benchmarks.stats import percentiles, time_calls
 from edge_monitor.errors import DatasetError
 from edge_monitor.inference import load_classifier
 from edge_monitor.paths import shipped_models_dir
@@ -30,14 +29,7 @@ def time_model(model: Path, crops: np.ndarray, repeats: int) -> dict:
     """Per-call latency percentiles (ms) of ``model`` on ``crops``, one thread."""
     clf = load_classifier(model, threads=1)
     try:
-        for crop in crops[:100]:  # warm-up: caches, XNNPACK packing
-            clf.predict_pixels(crop)
-        times = []
-        for _ in range(repeats):
-            for crop in crops:
-                t0 = time.perf_counter()
-                clf.predict_pixels(crop)
-                times.append(time.perf_counter() - t0)
+        times = time_calls(clf.predict_pixels, crops, repeats, warmup=100)
     finally:
         clf.close()
     return {"inference_ms": percentiles(times), "model_bytes": model.stat().st_size, "crops": len(crops)}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -16,3 +18,17 @@ def percentiles(samples_s: Sequence[float], qs: Sequence[int] = (50, 90, 95, 99)
         "mean": round(float(ms.mean()), 4),
         "n": len(ms),
     }
+
+
+def time_calls(fn: Callable[[Any], object], items: Sequence[Any], repeats: int, warmup: int) -> list[float]:
+    """Seconds per call of ``fn(item)``, every item ``repeats`` times, after ``fn`` ran on the
+    first ``warmup`` items (caches, XNNPACK weight packing)."""
+    for item in items[:warmup]:
+        fn(item)
+    times = []
+    for _ in range(repeats):
+        for item in items:
+            t0 = time.perf_counter()
+            fn(item)
+            times.append(time.perf_counter() - t0)
+    return times

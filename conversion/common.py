@@ -86,3 +86,45 @@ class BestWeights:
                     outer.key, outer.epoch, outer.weights = key, epoch, model.get_weights()
 
         return Keep()
+
+
+def compile_cosine(
+    model,
+    lr: float,
+    start_lr: float,
+    total_steps: int,
+    warmup_steps: int,
+    weight_decay: float,
+    label_smoothing: float,
+) -> None:
+    """Compile ``model`` for the recipes' schedule: AdamW, linear warm-up from ``start_lr`` to
+    ``lr`` over ``warmup_steps``, then cosine decay to 1 % of ``lr``; label-smoothed
+    cross-entropy, accuracy reported (sample weights carry the class weights)."""
+    import keras
+
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=start_lr,
+        decay_steps=max(1, total_steps - warmup_steps),
+        alpha=0.01,
+        warmup_target=lr,
+        warmup_steps=warmup_steps,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+        metrics=["accuracy"],
+        weighted_metrics=[],
+    )
+
+
+def add_cnn_recipe_args(p, epochs: int, widths: list[int], convs: list[int]) -> None:
+    """The small-CNN recipe options the eye and yawn trainers share (``conversion.model.build_cnn``
+    and :func:`compile_cosine`), with each model's own defaults for epochs and network shape."""
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (cosine schedule)")
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--label-smoothing", type=float, default=0.05)
+    p.add_argument("--widths", type=int, nargs="+", default=widths)
+    p.add_argument("--convs", type=int, nargs="+", default=convs)
+    p.add_argument("--dropout", type=float, default=0.3)

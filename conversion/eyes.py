@@ -40,14 +40,22 @@ import sys
 import time
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from conversion import metrics
-from conversion.common import BestWeights, class_weights, compare_float_int8, run_main, set_tf_threads
+from conversion.common import (
+    BestWeights,
+    add_cnn_recipe_args,
+    class_weights,
+    compare_float_int8,
+    compile_cosine,
+    run_main,
+    set_tf_threads,
+)
 from conversion.dataset import Split
 from conversion.paths import MODELS, REPO, shared_dir
 from edge_monitor.crops import model_input
@@ -192,14 +200,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="report folder (default: reports/eyes for the shipped model, else <stem>_report beside it)",
     )
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (cosine schedule)")
-    p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--label-smoothing", type=float, default=0.05)
-    p.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128])
-    p.add_argument("--convs", type=int, nargs="+", default=[2, 2, 2])
-    p.add_argument("--dropout", type=float, default=0.3)
+    add_cnn_recipe_args(p, epochs=50, widths=[32, 64, 128], convs=[2, 2, 2])
     p.add_argument(
         "--members",
         type=int,
@@ -228,26 +229,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _fit_member(
-    keras, model, train_ds, val_xy, n_train: int, args: argparse.Namespace, reports: Path, i: int
-):
+def _fit_member(model, train_ds, val_xy, n_train: int, args: argparse.Namespace, reports: Path, i: int):
     """Train one member with the cosine schedule; returns its best-val weights (not yet applied)."""
+    import keras
+
     steps_per_epoch = int(np.ceil(n_train / args.batch_size))
     steps = steps_per_epoch * args.epochs
     warm = min(steps // 10, steps_per_epoch)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=args.lr / 10,
-        decay_steps=max(1, steps - warm),
-        alpha=0.01,
-        warmup_target=args.lr,
-        warmup_steps=warm,
-    )
-    model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=args.weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
-        metrics=["accuracy"],
-        weighted_metrics=[],
-    )
+    compile_cosine(model, args.lr, args.lr / 10, steps, warm, args.weight_decay, args.label_smoothing)
     best = BestWeights()
     log = reports / ("history.csv" if args.members == 1 else f"history_member{i}.csv")
     model.fit(
@@ -261,12 +250,14 @@ def _fit_member(
     return best
 
 
-def average_members(keras, members: list) -> Any:
+def average_members(members: list) -> Any:
     """One model whose output is the mean of the members' probabilities (one int8 TFLite file).
 
     Every op stays an int8 builtin (the members' own, plus ADD and MUL for the mean), so the
     device runs the ensemble exactly as it ran one network: one input, one probability vector.
     """
+    import keras
+
     inputs = keras.Input(shape=members[0].input_shape[1:], name="image")
     outputs = keras.layers.Average(name="mean_probs")([m(inputs) for m in members])
     return keras.Model(inputs, outputs, name="eye_ensemble")
@@ -369,7 +360,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         member = build_cnn(
             (EYE_SIZE, EYE_SIZE, 1), len(EYE_LABELS), args.widths, args.convs, args.dropout, name=name
         )
-        best = _fit_member(keras, member, train_ds, val_xy, len(train_d), args, reports, i)
+        best = _fit_member(member, train_ds, val_xy, len(train_d), args, reports, i)
         member.set_weights(best.weights)
         members.append(member)
         member_runs.append(
@@ -380,7 +371,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f" at epoch {best.epoch + 1}"
         )
     train_seconds = time.monotonic() - t0
-    model = members[0] if len(members) == 1 else average_members(keras, members)
+    model = members[0] if len(members) == 1 else average_members(members)
     for run_i, member in zip(member_runs, members, strict=True):  # reported, never selected on
         run_i["test_float_accuracy"] = float(
             (_predict_float(member, test_d, meta).argmax(1) == test_d.y).mean()
@@ -416,14 +407,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for k, v in vars(args).items()
         if k not in ("out_model", "reports", "threads")
     }
-    out_meta = ModelMetadata(
-        name=meta.name,
-        labels=meta.labels,
-        input_width=meta.input_width,
-        input_height=meta.input_height,
-        colour=meta.colour,
-        scale=meta.scale,
-        offset=meta.offset,
+    out_meta = replace(
+        meta,
         metrics={
             "test_accuracy": test["int8_accuracy"],
             "test": test,

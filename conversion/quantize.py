@@ -13,6 +13,7 @@ reports top-1 agreement with the float model and the accuracy drop; both go into
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -127,17 +128,7 @@ def quantize(args: argparse.Namespace) -> dict:
     result["calibration_images"] = args.calibration
     result["file_bytes"] = len(flat)
     tmp.replace(args.out)
-    out_meta = ModelMetadata(
-        name=meta.name,
-        labels=meta.labels,
-        input_width=meta.input_width,
-        input_height=meta.input_height,
-        colour=meta.colour,
-        scale=meta.scale,
-        offset=meta.offset,
-        metrics={"private_test": result},
-        extra=meta.extra,
-    )
+    out_meta = dataclasses.replace(meta, metrics={"private_test": result})
     out_meta.save(args.out.with_suffix(".json"))
     print(json.dumps(result, indent=2))
     return result

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conversion.common import class_weights, run_main, set_tf_threads
+from conversion.common import class_weights, compile_cosine, run_main, set_tf_threads
 from conversion.dataset import FER_CLASSES, FER_SIZE, Split, clean_train, load_fer2013
 from conversion.paths import REPO, fer2013_path
 from edge_monitor.crops import model_input
@@ -145,19 +145,7 @@ def train(args: argparse.Namespace) -> Path:
             print(f"initialised from {args.init_from}")
         total = steps_per_epoch * args.epochs
         warm = int(steps_per_epoch * args.warmup_epochs)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=args.lr / 20,
-            decay_steps=max(1, total - warm),
-            alpha=0.01,
-            warmup_target=args.lr,
-            warmup_steps=warm,
-        )
-        model.compile(
-            optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=args.weight_decay),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
-            metrics=["accuracy"],
-            weighted_metrics=[],
-        )
+        compile_cosine(model, args.lr, args.lr / 20, total, warm, args.weight_decay, args.label_smoothing)
         if (out / "history.csv").exists():
             (out / "history.csv").unlink()
     model.summary(print_fn=lambda s, **_: print(s))

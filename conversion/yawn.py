@@ -48,7 +48,15 @@ import cv2
 import numpy as np
 
 from conversion import metrics
-from conversion.common import BestWeights, class_weights, compare_float_int8, run_main, set_tf_threads
+from conversion.common import (
+    BestWeights,
+    add_cnn_recipe_args,
+    class_weights,
+    compare_float_int8,
+    compile_cosine,
+    run_main,
+    set_tf_threads,
+)
 from conversion.dataset import Split
 from conversion.paths import MODELS, REPO, fer2013_path, shared_dir
 from edge_monitor.config import DetectorConfig, load_config
@@ -392,14 +400,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="report folder (default: reports/yawn for the shipped model, else <stem>_report beside it)",
     )
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (cosine schedule)")
-    p.add_argument("--weight-decay", type=float, default=1e-4)
-    p.add_argument("--label-smoothing", type=float, default=0.05)
-    p.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64])
-    p.add_argument("--convs", type=int, nargs="+", default=[1, 2, 2])
-    p.add_argument("--dropout", type=float, default=0.3)
+    add_cnn_recipe_args(p, epochs=40, widths=[16, 32, 64], convs=[1, 2, 2])
     p.add_argument("--size", type=int, nargs=2, default=list(YAWN_SIZE), metavar=("W", "H"), help="input")
     p.add_argument(
         "--region",
@@ -589,19 +590,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     per_epoch = int(np.ceil(len(x_train) / args.batch_size))
     steps = per_epoch * args.epochs
     warm = min(steps // 10, per_epoch)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=args.lr / 10,
-        decay_steps=max(1, steps - warm),
-        alpha=0.01,
-        warmup_target=args.lr,
-        warmup_steps=warm,
-    )
-    model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=args.weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=args.label_smoothing),
-        metrics=["accuracy"],
-        weighted_metrics=[],
-    )
+    compile_cosine(model, args.lr, args.lr / 10, steps, warm, args.weight_decay, args.label_smoothing)
     reports = args.reports or default_reports(args.out_model)
     reports.mkdir(parents=True, exist_ok=True)
     best = BestWeights()

@@ -139,20 +139,28 @@ class DriverFaceTracker:
         face_cfg: FaceConfig,
         turned: HaarFaceDetector | None = None,
     ) -> None:
-        self._detector = detector
         self._dcfg = detector_cfg
         self._fcfg = face_cfg
-        self._last: FaceBox | None = None
-        self._last_seen_t = float("-inf")
-        self._last_full_t = float("-inf")
-        self._turned_detector = turned
-        self._turned = _Search()
+        self._frontal = _Search(detector, detector_cfg)
+        self._turned = _Search(turned, detector_cfg) if turned is not None else None
         self._frontal_before = False
         self.turned_face: FaceBox | None = None
         """The turned face found in the last frame (None when a frontal face was found)."""
-        self.full_scans = 0
-        self.roi_scans = 0
-        self.turned_scans = 0
+
+    @property
+    def full_scans(self) -> int:
+        """Full-frame scans for a frontal face so far."""
+        return self._frontal.full_scans
+
+    @property
+    def roi_scans(self) -> int:
+        """Searches near the last frontal face so far."""
+        return self._frontal.roi_scans
+
+    @property
+    def turned_scans(self) -> int:
+        """Searches for a turned face so far (near the last one or the full frame)."""
+        return self._turned.roi_scans + self._turned.full_scans if self._turned is not None else 0
 
     def update(self, gray: np.ndarray, now: float) -> tuple[FaceBox | None, bool]:
         """Find the driver's face in this frame.
@@ -165,55 +173,55 @@ class DriverFaceTracker:
             The face box (possibly held from an earlier frame) and whether it was detected in
             this frame.
         """
-        faces: list[FaceBox] = []
-        due = now - self._last_full_t >= self._dcfg.full_scan_interval_s
-        if self._last is not None and not due:
-            self.roi_scans += 1
-            r = self._dcfg.roi_size_ratio
-            sizes = (self._last.w / r, self._last.w * r)
-            faces = self._detector.detect(gray, self._last.expand(self._dcfg.roi_margin), sizes)
-        if not faces:
-            self.full_scans += 1
-            self._last_full_t = now
-            faces = self._detector.detect(gray)
-        frontal_before, self._frontal_before = self._frontal_before, bool(faces)
+        front, interval = self._frontal, self._dcfg.full_scan_interval_s
+        found = front.search(gray, now, roi=now - front.full_t < interval, full=True)
+        frontal_before, self._frontal_before = self._frontal_before, found is not None
         self.turned_face = None
-        if faces:
-            self._last, self._last_seen_t = faces[0], now
-            return faces[0], True
-        if self._turned_detector is not None:
-            self.turned_face = self._find_turned(gray, now, just_lost=frontal_before)
-        if self._last is not None and now - self._last_seen_t <= self._fcfg.hold_box_s:
-            return self._last, False
-        self._last = None
+        if found is not None:
+            return found, True
+        if self._turned is not None:
+            t = self._turned
+            self.turned_face = t.search(
+                gray,
+                now,
+                roi=now - t.seen_t <= interval,
+                full=frontal_before or now - t.full_t >= interval,
+            )
+        if front.last is not None and now - front.seen_t <= self._fcfg.hold_box_s:
+            return front.last, False
+        front.last = None
         return None, False
-
-    def _find_turned(self, gray: np.ndarray, now: float, just_lost: bool) -> FaceBox | None:
-        assert self._turned_detector is not None
-        s, cfg = self._turned, self._dcfg
-        faces: list[FaceBox] = []
-        if s.last is not None and now - s.seen_t <= cfg.full_scan_interval_s:
-            r = cfg.roi_size_ratio
-            sizes = (s.last.w / r, s.last.w * r)
-            faces = self._turned_detector.detect(gray, s.last.expand(cfg.roi_margin), sizes)
-            self.turned_scans += 1
-        if not faces and (just_lost or now - s.full_t >= cfg.full_scan_interval_s):
-            s.full_t = now
-            faces = self._turned_detector.detect(gray)
-            self.turned_scans += 1
-        if faces:
-            s.last, s.seen_t = faces[0], now
-            return faces[0]
-        return None
 
 
 class _Search:
-    """Where the last turned face was, and when it and the last full scan were."""
+    """One detector's search: near its last face, else the full frame; where and when it found."""
 
-    def __init__(self) -> None:
+    def __init__(self, detector: HaarFaceDetector, cfg: DetectorConfig) -> None:
+        self._detector = detector
+        self._cfg = cfg
         self.last: FaceBox | None = None
         self.seen_t = float("-inf")
         self.full_t = float("-inf")
+        self.full_scans = 0
+        self.roi_scans = 0
+
+    def search(self, gray: np.ndarray, now: float, roi: bool, full: bool) -> FaceBox | None:
+        """The largest face: searched near :attr:`last` if ``roi`` (and there is one), then, if
+        that found nothing, in the whole frame if ``full``."""
+        faces: list[FaceBox] = []
+        if roi and self.last is not None:
+            self.roi_scans += 1
+            r = self._cfg.roi_size_ratio
+            sizes = (self.last.w / r, self.last.w * r)
+            faces = self._detector.detect(gray, self.last.expand(self._cfg.roi_margin), sizes)
+        if not faces and full:
+            self.full_scans += 1
+            self.full_t = now
+            faces = self._detector.detect(gray)
+        if not faces:
+            return None
+        self.last, self.seen_t = faces[0], now
+        return faces[0]
 
 
 def build_face_tracker(detector_cfg: DetectorConfig, face_cfg: FaceConfig) -> DriverFaceTracker:
