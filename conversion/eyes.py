@@ -4,6 +4,7 @@ Usage::
 
     python -m conversion.eyes --threads 1                        # full recipe → models/eye_state.tflite
     python -m conversion.eyes --limit 400 --epochs 1 --out-model /tmp/eye.tflite   # smoke run
+    python -m conversion.eyes --cv 5                             # cross-validation, see eyes_cv
 
 CEW (Closed Eyes In The Wild, Song et al. 2014) holds 24×24 grey eye patches; the left and right
 eye of one photo share a ``group``. The split is made over groups (70/15/15 by default, fixed
@@ -222,6 +223,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=0, help="use at most N images per split (smoke runs)")
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = all cores)")
     p.add_argument(
+        "--cv",
+        type=int,
+        default=0,
+        help="no model written: K-fold cross-validation by photo on train+val (conversion.eyes_cv)",
+    )
+    p.add_argument(
         "--evaluate-only",
         action="store_true",
         help="no training: re-measure the int8 --out-model on val and test and update its metadata",
@@ -229,16 +236,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _fit_member(model, train_ds, val_xy, n_train: int, args: argparse.Namespace, reports: Path, i: int):
-    """Train one member with the cosine schedule; returns its best-val weights (not yet applied)."""
+def train_network(
+    train_d: EyeData, val_d: EyeData, args: argparse.Namespace, seed: int, log: Path, name: str = "eye_cnn"
+):
+    """Train one eye network with the recipe in ``args`` (cosine schedule, augmentation, class
+    weights), ``val_d`` only watched; returns the model (last-epoch weights) and its
+    :class:`BestWeights` (the best-val epoch's, not applied)."""
     import keras
+    import tensorflow as tf
 
-    steps_per_epoch = int(np.ceil(n_train / args.batch_size))
+    from conversion.augment import make_photometric_augmenter
+    from conversion.model import build_cnn
+
+    meta = eye_metadata()
+    keras.utils.set_random_seed(seed)
+    weights = class_weights(train_d.y, len(EYE_LABELS))
+    x_train = model_input(train_d.x, meta)
+    y_train = np.eye(2, dtype=np.float32)[train_d.y]
+    val_xy = (model_input(val_d.x, meta), np.eye(2, dtype=np.float32)[val_d.y])
+    augment = make_photometric_augmenter(
+        args.rotation_deg, args.brightness, args.contrast, shift=args.shift, zoom=args.zoom, seed=seed
+    )
+    train_ds = (
+        tf.data.Dataset.from_tensor_slices((x_train, y_train, weights[train_d.y]))
+        .shuffle(len(train_d), seed=seed, reshuffle_each_iteration=True)
+        .batch(args.batch_size)
+        .map(lambda a, b, c: (augment(a), b, c))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    model = build_cnn(
+        (EYE_SIZE, EYE_SIZE, 1), len(EYE_LABELS), args.widths, args.convs, args.dropout, name=name
+    )
+    steps_per_epoch = int(np.ceil(len(train_d) / args.batch_size))
     steps = steps_per_epoch * args.epochs
     warm = min(steps // 10, steps_per_epoch)
     compile_cosine(model, args.lr, args.lr / 10, steps, warm, args.weight_decay, args.label_smoothing)
     best = BestWeights()
-    log = reports / ("history.csv" if args.members == 1 else f"history_member{i}.csv")
     model.fit(
         train_ds,
         validation_data=val_xy,
@@ -247,7 +280,7 @@ def _fit_member(model, train_ds, val_xy, n_train: int, args: argparse.Namespace,
         shuffle=False,  # tf.data reshuffles every epoch
         verbose=2,
     )
-    return best
+    return model, best
 
 
 def average_members(members: list) -> Any:
@@ -306,16 +339,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data = load_cew(args.data)  # dataset errors before TensorFlow's import time
     if args.calibration < MIN_CALIBRATION:
         raise SystemExit(f"--calibration must be at least {MIN_CALIBRATION} images")
-    import keras
-    import tensorflow as tf
-
-    from conversion.augment import make_photometric_augmenter
-    from conversion.model import build_cnn
     from conversion.quantize import convert_int8, representative_images
     from edge_monitor.inference import TfliteClassifier
 
     set_tf_threads(args.threads)
-    keras.utils.set_random_seed(args.seed)
 
     idx = split_by_group(data.group, DEFAULT_FRACTIONS, args.seed)
     parts = {k: subset(data.take(v), args.limit, args.seed) for k, v in idx.items()}
@@ -332,12 +359,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"splits by group (seed {args.seed}): {json.dumps(sizes)}")
 
     meta = eye_metadata()
-    weights = class_weights(train_d.y, len(EYE_LABELS))
-    x_train = model_input(train_d.x, meta)
-    y_train = np.eye(2, dtype=np.float32)[train_d.y]
-    w_train = weights[train_d.y]
-    val_xy = (model_input(val_d.x, meta), np.eye(2, dtype=np.float32)[val_d.y])
-
     reports = args.reports or default_reports(args.out_model)
     reports.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
@@ -345,22 +366,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for i in range(args.members):
         # Member i: its own initial weights, shuffling and augmentation; the split stays seed's.
         seed_i = args.seed + i
-        keras.utils.set_random_seed(seed_i)
-        augment = make_photometric_augmenter(
-            args.rotation_deg, args.brightness, args.contrast, shift=args.shift, zoom=args.zoom, seed=seed_i
+        single = args.members == 1
+        member, best = train_network(
+            train_d,
+            val_d,
+            args,
+            seed_i,
+            reports / ("history.csv" if single else f"history_member{i}.csv"),
+            "eye_cnn" if single else f"eye_cnn_{i}",
         )
-        train_ds = (
-            tf.data.Dataset.from_tensor_slices((x_train, y_train, w_train))
-            .shuffle(len(train_d), seed=seed_i, reshuffle_each_iteration=True)
-            .batch(args.batch_size)
-            .map(lambda a, b, c, f=augment: (f(a), b, c))
-            .prefetch(tf.data.AUTOTUNE)
-        )
-        name = "eye_cnn" if args.members == 1 else f"eye_cnn_{i}"
-        member = build_cnn(
-            (EYE_SIZE, EYE_SIZE, 1), len(EYE_LABELS), args.widths, args.convs, args.dropout, name=name
-        )
-        best = _fit_member(member, train_ds, val_xy, len(train_d), args, reports, i)
         member.set_weights(best.weights)
         members.append(member)
         member_runs.append(
@@ -483,6 +497,10 @@ def evaluate_only(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.cv:
+        from conversion.eyes_cv import cross_validate
+
+        return run_main(cross_validate, args)
     return run_main(evaluate_only if args.evaluate_only else run, args)
 
 

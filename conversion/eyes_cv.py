@@ -1,0 +1,148 @@
+"""Group k-fold cross-validation of the eye-state recipe on CEW's train and val photos.
+
+Usage::
+
+    python -m conversion.eyes --cv 5          # the recipe's defaults → reports/eyes/cv.json
+
+The held-out test split of ``conversion.eyes`` (same ``--seed``) is left out entirely: the train and
+val photos are cut into ``k`` folds by group, and each fold is predicted by a network trained with
+the recipe on the other folds (its last-epoch weights: no fold chooses its own epoch), converted to
+int8 and run through the device's runtime. Every one of the 4,112 train+val images is then
+predicted once by a network that never saw its photo, so the pooled accuracy measures the recipe
+with about a sixth of the noise of one 734-image test split, without touching that split.
+
+Besides the plain prediction, each image is also predicted as the mean of the network on the crop
+and on its mirror image (flip averaging, what ``eyes.flip_average`` does on the device), and per
+photo (P(closed) of both eyes averaged, as the device decides).
+
+Decision rule, fixed before the first run (session 4): flip averaging becomes the device's default
+if its pooled int8 accuracy is higher than the plain one both per image and per photo; the shipped
+model is then measured once on the test split with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+from conversion.common import set_tf_threads
+from conversion.eyes import (
+    DEFAULT_FRACTIONS,
+    EYE_LABELS,
+    EyeData,
+    default_reports,
+    eye_metadata,
+    face_accuracy,
+    load_cew,
+    split_by_group,
+    subset,
+    train_network,
+)
+from edge_monitor.crops import model_input
+from edge_monitor.errors import DatasetError
+
+
+def group_folds(groups: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
+    """Row indices of ``k`` folds drawn over whole groups (shuffled with ``seed``), each sorted.
+
+    Raises:
+        DatasetError: Fewer groups than folds.
+    """
+    if k < 2:
+        raise ValueError(f"k-fold needs k >= 2, got {k}")
+    unique = np.unique(groups)
+    if len(unique) < k:
+        raise DatasetError(f"only {len(unique)} groups for {k} folds")
+    order = np.random.default_rng(seed).permutation(unique)
+    return [np.sort(np.flatnonzero(np.isin(groups, part))) for part in np.array_split(order, k)]
+
+
+def predict_int8(clf, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The device's probabilities for each crop, plain and averaged with its mirror image."""
+    plain = np.stack([clf.predict_pixels(img) for img in images])
+    mirror = np.stack([clf.predict_pixels(np.ascontiguousarray(img[:, ::-1])) for img in images])
+    return plain, (plain + mirror) / 2.0
+
+
+def scores(p: np.ndarray, part: EyeData) -> dict[str, float]:
+    """Per-image and per-photo accuracy of probabilities ``p`` on ``part``."""
+    per_photo, photos = face_accuracy(p[:, EYE_LABELS.index("closed")], part.y, part.group)
+    return {"per_image": float((p.argmax(1) == part.y).mean()), "per_photo": per_photo, "photos": photos}
+
+
+def cross_validate(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the k-fold cross-validation and write ``cv.json`` to the report folder."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    data = load_cew(args.data)
+    from conversion.quantize import convert_int8, representative_images
+    from edge_monitor.inference import TfliteClassifier
+
+    set_tf_threads(args.threads)
+    idx = split_by_group(data.group, DEFAULT_FRACTIONS, args.seed)
+    pool = subset(data.take(np.concatenate([idx["train"], idx["val"]])), args.limit, args.seed)
+    folds = group_folds(pool.group, args.cv, args.seed)
+    reports = (args.reports or default_reports(args.out_model)) / "cv"
+    reports.mkdir(parents=True, exist_ok=True)
+    meta = eye_metadata()
+    plain_all, tta_all, rows, per_fold = [], [], [], []
+    t0 = time.monotonic()
+    for i, held in enumerate(folds):
+        train_d = pool.take(np.setdiff1d(np.arange(len(pool)), held))
+        held_d = pool.take(held)
+        model, _ = train_network(train_d, held_d, args, args.seed + i, reports / f"history_fold{i}.csv")
+        calib = model_input(
+            representative_images(train_d.split(), min(args.calibration, len(train_d)), args.seed), meta
+        )
+        tmp = reports / f"fold{i}.tflite"
+        tmp.write_bytes(convert_int8(model, calib))
+        clf = TfliteClassifier(tmp, meta, threads=1)
+        plain, tta = predict_int8(clf, held_d.x)
+        clf.close()
+        tmp.unlink()
+        fold = {"images": len(held_d), "plain": scores(plain, held_d), "flip_average": scores(tta, held_d)}
+        per_fold.append(fold)
+        print(f"fold {i + 1}/{args.cv}: {json.dumps(fold)}")
+        plain_all.append(plain)
+        tta_all.append(tta)
+        rows.append(held)
+    pooled_rows = np.concatenate(rows)
+    pooled = pool.take(pooled_rows)
+    plain_p, tta_p = np.concatenate(plain_all), np.concatenate(tta_all)
+    result = {
+        "folds": args.cv,
+        "split_seed": args.seed,
+        "images": len(pooled),
+        "photos": len(np.unique(pooled.group)),
+        "pooled": {"plain": scores(plain_p, pooled), "flip_average": scores(tta_p, pooled)},
+        "per_fold": per_fold,
+        "recipe": {k: v for k, v in vars(args).items() if k in RECIPE_KEYS},
+        "train_seconds": round(time.monotonic() - t0, 1),
+        "cpu_count": os.cpu_count(),
+    }
+    (reports.parent / "cv.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"pooled over {len(pooled)} images: {json.dumps(result['pooled'])}")
+    return result
+
+
+RECIPE_KEYS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "label_smoothing",
+    "widths",
+    "convs",
+    "dropout",
+    "shift",
+    "rotation_deg",
+    "zoom",
+    "brightness",
+    "contrast",
+    "calibration",
+    "limit",
+)
