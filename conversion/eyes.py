@@ -321,15 +321,29 @@ def face_accuracy(p_closed: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tu
     return (right / counted if counted else 0.0), counted
 
 
-def _compare(p_float: np.ndarray, p_int8: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, Any]:
-    closed = EYE_LABELS.index("closed")
-    face_acc, faces = face_accuracy(p_int8[:, closed], y, groups)
+def predict_int8(clf, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The device's probabilities for each crop, plain and averaged with its mirror image."""
+    plain = np.stack([clf.predict_pixels(img) for img in images])
+    mirror = np.stack([clf.predict_pixels(np.ascontiguousarray(img[:, ::-1])) for img in images])
+    return plain, (plain + mirror) / 2.0
+
+
+def scores(p: np.ndarray, part: EyeData) -> dict[str, float]:
+    """Per-image and per-photo accuracy of probabilities ``p`` on ``part``."""
+    per_photo, photos = face_accuracy(p[:, EYE_LABELS.index("closed")], part.y, part.group)
+    return {"per_image": float((p.argmax(1) == part.y).mean()), "per_photo": per_photo, "photos": photos}
+
+
+def _compare(p_float: np.ndarray, p_int8: np.ndarray, flipped: np.ndarray, part: EyeData) -> dict[str, Any]:
+    plain, flip = scores(p_int8, part), scores(flipped, part)
     return {
-        "images": len(y),
-        "groups": len(np.unique(groups)),
-        **compare_float_int8(p_float, p_int8, y),
-        "int8_face_accuracy": face_acc,
-        "faces": faces,
+        "images": len(part),
+        "groups": len(np.unique(part.group)),
+        **compare_float_int8(p_float, p_int8, part.y),
+        "int8_face_accuracy": plain["per_photo"],
+        "faces": plain["photos"],
+        "int8_flip_average_accuracy": flip["per_image"],
+        "int8_flip_average_face_accuracy": flip["per_photo"],
     }
 
 
@@ -402,9 +416,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     probs, checks = {}, {}
     for name, part in (("val", val_d), ("test", test_d)):
         p_float = _predict_float(model, part, meta)
-        p_int8 = np.stack([clf.predict_pixels(img) for img in part.x])  # the device's own path
+        p_int8, flipped = predict_int8(clf, part.x)  # the device's own path
         probs[name] = (p_float, p_int8)
-        checks[name] = _compare(p_float, p_int8, part.y, part.group)
+        checks[name] = _compare(p_float, p_int8, flipped, part)
     clf.close()
 
     test = checks["test"]
@@ -479,7 +493,7 @@ def evaluate_only(args: argparse.Namespace) -> dict[str, Any]:
     closed = EYE_LABELS.index("closed")
     for name in ("val", "test"):
         part = data.take(idx[name])
-        p = np.stack([clf.predict_pixels(img) for img in part.x])
+        p, flipped = predict_int8(clf, part.x)
         acc = float((p.argmax(1) == part.y).mean())
         recorded = meta.metrics.get(name, {}).get("int8_accuracy")
         if recorded is not None and abs(acc - recorded) > 1e-9:
@@ -488,8 +502,19 @@ def evaluate_only(args: argparse.Namespace) -> dict[str, Any]:
                 " the data or the split changed: retrain with python -m conversion.eyes"
             )
         face_acc, faces = face_accuracy(p[:, closed], part.y, part.group)
-        meta.metrics.setdefault(name, {}).update({"int8_face_accuracy": face_acc, "faces": faces})
-        print(f"{name}: int8 {acc:.4f} per eye image, {face_acc:.4f} per photo ({faces} photos)")
+        flip = scores(flipped, part)
+        meta.metrics.setdefault(name, {}).update(
+            {
+                "int8_face_accuracy": face_acc,
+                "faces": faces,
+                "int8_flip_average_accuracy": flip["per_image"],
+                "int8_flip_average_face_accuracy": flip["per_photo"],
+            }
+        )
+        print(
+            f"{name}: int8 {acc:.4f} per eye image, {face_acc:.4f} per photo ({faces} photos);"
+            f" flip-averaged {flip['per_image']:.4f} per eye image, {flip['per_photo']:.4f} per photo"
+        )
     clf.close()
     meta.save(meta_path)
     return meta.metrics["test"]

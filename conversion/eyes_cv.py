@@ -18,6 +18,17 @@ photo (P(closed) of both eyes averaged, as the device decides).
 Decision rule, fixed before the first run (session 4): flip averaging becomes the device's default
 if its pooled int8 accuracy is higher than the plain one both per image and per photo; the shipped
 model is then measured once on the test split with it.
+
+Result (``reports/eyes/cv.json``, 5 folds, 8.9 min on 2 cores): the recipe reaches 97.47 % per
+image (folds 96.1-98.4 %) and 98.71 % per photo; flip averaging 97.74 % per image but 98.66 % per
+photo (one photo fewer). The rule is not met, so ``eyes.flip_average`` stays off by default.
+
+Second plan, fixed before its runs: two variants of the recipe, each cross-validated on the same
+folds: wider (``--widths 48 96 192``) and longer (``--epochs 100``). A variant replaces the recipe
+only if its pooled per-image accuracy beats 97.47 % by at least 0.3 pp (the seed-to-seed spread)
+and it is not lower per photo; the better such variant is then trained as the shipped model is
+(``python -m conversion.eyes`` with that option, train split, best-val epoch) and shipped whatever
+its test number, which is reported once.
 """
 
 from __future__ import annotations
@@ -33,12 +44,12 @@ import numpy as np
 from conversion.common import set_tf_threads
 from conversion.eyes import (
     DEFAULT_FRACTIONS,
-    EYE_LABELS,
     EyeData,
     default_reports,
     eye_metadata,
-    face_accuracy,
     load_cew,
+    predict_int8,
+    scores,
     split_by_group,
     subset,
     train_network,
@@ -62,17 +73,11 @@ def group_folds(groups: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
     return [np.sort(np.flatnonzero(np.isin(groups, part))) for part in np.array_split(order, k)]
 
 
-def predict_int8(clf, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The device's probabilities for each crop, plain and averaged with its mirror image."""
-    plain = np.stack([clf.predict_pixels(img) for img in images])
-    mirror = np.stack([clf.predict_pixels(np.ascontiguousarray(img[:, ::-1])) for img in images])
-    return plain, (plain + mirror) / 2.0
-
-
-def scores(p: np.ndarray, part: EyeData) -> dict[str, float]:
-    """Per-image and per-photo accuracy of probabilities ``p`` on ``part``."""
-    per_photo, photos = face_accuracy(p[:, EYE_LABELS.index("closed")], part.y, part.group)
-    return {"per_image": float((p.argmax(1) == part.y).mean()), "per_photo": per_photo, "photos": photos}
+def pool_without_test(data: EyeData, seed: int, limit: int = 0) -> EyeData:
+    """The train and val photos of ``conversion.eyes``'s split with ``seed`` (at most ``limit``
+    images; 0 = all): everything the cross-validation may use. The test photos are never in it."""
+    idx = split_by_group(data.group, DEFAULT_FRACTIONS, seed)
+    return subset(data.take(np.concatenate([idx["train"], idx["val"]])), limit, seed)
 
 
 def cross_validate(args: argparse.Namespace) -> dict[str, Any]:
@@ -83,8 +88,7 @@ def cross_validate(args: argparse.Namespace) -> dict[str, Any]:
     from edge_monitor.inference import TfliteClassifier
 
     set_tf_threads(args.threads)
-    idx = split_by_group(data.group, DEFAULT_FRACTIONS, args.seed)
-    pool = subset(data.take(np.concatenate([idx["train"], idx["val"]])), args.limit, args.seed)
+    pool = pool_without_test(data, args.seed, args.limit)
     folds = group_folds(pool.group, args.cv, args.seed)
     reports = (args.reports or default_reports(args.out_model)) / "cv"
     reports.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conversion import eyes
+from conversion import eyes, eyes_cv
 from edge_monitor.errors import DatasetError
 from edge_monitor.inference import load_classifier
 from edge_monitor.metadata import ModelMetadata
@@ -207,3 +207,39 @@ def test_members_are_averaged_into_one_int8_model(cew, tmp_path):
     clf.close()
     report = tmp_path / "eyes2_report"
     assert (report / "history_member0.csv").is_file() and (report / "history_member1.csv").is_file()
+
+
+def test_group_folds_cover_every_row_once_and_keep_photos_whole():
+    groups = np.repeat(np.arange(23), 2)  # 23 photos, two eyes each
+    folds = eyes_cv.group_folds(groups, 5, seed=3)
+    assert len(folds) == 5
+    assert np.array_equal(np.sort(np.concatenate(folds)), np.arange(len(groups)))
+    sets = [set(groups[f].tolist()) for f in folds]
+    assert all(not (a & b) for i, a in enumerate(sets) for b in sets[i + 1 :])
+    assert sorted(len(s) for s in sets) == [4, 4, 5, 5, 5]
+    assert all(np.array_equal(a, b) for a, b in zip(folds, eyes_cv.group_folds(groups, 5, 3), strict=True))
+    with pytest.raises(DatasetError, match="groups"):
+        eyes_cv.group_folds(np.arange(3), 5, 0)
+
+
+def test_cross_validation_pool_is_train_and_val_without_a_test_photo(cew):
+    data = eyes.load_cew(cew)
+    idx = eyes.split_by_group(data.group, eyes.DEFAULT_FRACTIONS, 7)
+    pool = eyes_cv.pool_without_test(data, 7)
+    assert len(pool) == len(idx["train"]) + len(idx["val"]) == 4112
+    assert not set(pool.group.tolist()) & set(data.group[idx["test"]].tolist())
+    assert len(eyes_cv.pool_without_test(data, 7, limit=400)) == 400
+
+
+def test_cross_validation_writes_its_report_and_no_model(cew, tmp_path):
+    out = tmp_path / "eye.tflite"
+    argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
+    argv += ["--widths", "8", "16", "--convs", "1", "1", "--cv", "2"]
+    assert eyes.main(argv) == 0
+    assert not out.exists()  # cross-validation ships nothing
+    report = tmp_path / "eye_report"
+    cv = json.loads((report / "cv.json").read_text())
+    assert cv["folds"] == 2 and cv["images"] == 400 and sum(f["images"] for f in cv["per_fold"]) == 400
+    for kind in ("plain", "flip_average"):
+        assert 0.0 <= cv["pooled"][kind]["per_image"] <= 1.0 and cv["pooled"][kind]["photos"] > 0
+    assert sorted(p.name for p in (report / "cv").iterdir()) == ["history_fold0.csv", "history_fold1.csv"]

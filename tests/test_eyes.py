@@ -149,8 +149,23 @@ def test_a_face_box_reaches_the_model_as_the_cew_patches(estimator, eye_classifi
     eyes = estimator.eye_pixels(frame, face)
     np.testing.assert_array_equal(eyes[0], a)
     np.testing.assert_array_equal(eyes[1], b)
+    plain = EyeStateEstimator(eye_classifier, EyesConfig(flip_average=False), GeometricEyeLocator())
     expected = (eye_classifier.predict_pixels(a)[0] + eye_classifier.predict_pixels(b)[0]) / 2
-    assert estimator.closed_prob(frame, face) == pytest.approx(float(expected), abs=1e-6)
+    assert plain.closed_prob(frame, face) == pytest.approx(float(expected), abs=1e-6)
+
+
+def test_flip_average_reads_each_eye_and_its_mirror_image(eye_classifier, cew_test):
+    plain = EyeStateEstimator(eye_classifier, EyesConfig(flip_average=False), GeometricEyeLocator())
+    flipped = EyeStateEstimator(eye_classifier, EyesConfig(flip_average=True), GeometricEyeLocator())
+    differs = 0
+    for i in range(0, 40, 2):
+        a, b = cew_test.x[i], cew_test.x[i + 1]
+        frame, face = _face_with_patches(a, b)
+        crops = [a, b, a[:, ::-1].copy(), b[:, ::-1].copy()]
+        expected = np.mean([eye_classifier.predict_pixels(c)[0] for c in crops])
+        assert flipped.closed_prob(frame, face) == pytest.approx(float(expected), abs=1e-6)
+        differs += abs(flipped.closed_prob(frame, face) - plain.closed_prob(frame, face)) > 1e-4
+    assert differs >= 5  # the mirror image is really read, not the same crop twice
 
 
 def test_closed_prob_separates_cew_test_pairs(estimator, cew_test):
