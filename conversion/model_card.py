@@ -262,9 +262,10 @@ SMALL_MODELS = {
 }
 
 
-def render_small(name: str, meta: dict, latency: dict | None = None) -> str:
-    """A section for a secondary model, from its metadata (written by its training command) and
-    its entry in ``benchmarks/results/small_models_latency.json`` (None: no latency row)."""
+def render_small(name: str, meta: dict, latency: dict | None = None, cv: dict | None = None) -> str:
+    """A section for a secondary model, from its metadata (written by its training command), its
+    entry in ``benchmarks/results/small_models_latency.json`` (None: no latency row) and its
+    recipe's cross-validation (``reports/eyes/cv.json`` from ``conversion.eyes --cv``; None: none)."""
     title, target, data, command = SMALL_MODELS[name]
     m, extra = meta.get("metrics", {}), meta.get("extra", {})
     test = m.get("test", {})
@@ -288,6 +289,12 @@ def render_small(name: str, meta: dict, latency: dict | None = None) -> str:
             out.append(
                 f"| test per photo, P(closed) of both eyes averaged as on the device (int8) |"
                 f" {_pct(test['int8_face_accuracy'])} ({test['faces']} photos) |"
+            )
+        if "int8_flip_average_accuracy" in test:
+            out.append(
+                "| test with each eye also read mirrored (`eyes.flip_average`, off by default),"
+                f" per image / per photo | {_pct(test['int8_flip_average_accuracy'])}"
+                f" / {_pct(test['int8_flip_average_face_accuracy'])} |"
             )
     elif acc is not None:
         out.append(f"| test top-1 (int8) | **{_pct(acc)}** |")
@@ -320,6 +327,16 @@ def render_small(name: str, meta: dict, latency: dict | None = None) -> str:
     if "train_seconds" in extra:
         out.append(
             f"| training time | {extra['train_seconds'] / 60:.1f} min, {extra.get('epochs_run', '?')} epochs |"
+        )
+    if cv:
+        plain, flip = cv["pooled"]["plain"], cv["pooled"]["flip_average"]
+        folds = [f["plain"]["per_image"] for f in cv["per_fold"]]
+        out.append(
+            f"| the recipe cross-validated: {cv['folds']} folds by photo over the {cv['images']:,} train+val"
+            f" images (test left out; `{command} --cv {cv['folds']}`), per image / per photo |"
+            f" {_pct(plain['per_image'])} (folds {_pct(min(folds))}–{_pct(max(folds))})"
+            f" / {_pct(plain['per_photo'])}; mirrored too: {_pct(flip['per_image'])}"
+            f" / {_pct(flip['per_photo'])} |"
         )
     if latency:
         ms = latency["inference_ms"]
@@ -367,7 +384,13 @@ def main(argv: list[str] | None = None) -> int:
         small = args.meta.with_name(f"{name}.json")
         if small.is_file():
             lat = small_latency.get(name)
-            text += "\n" + render_small(name, json.loads(small.read_text(encoding="utf-8")), lat)
+            cv_path = REPO / "reports" / "eyes" / "cv.json"
+            cv = (
+                json.loads(cv_path.read_text(encoding="utf-8"))
+                if name == "eye_state" and cv_path.is_file()
+                else None
+            )
+            text += "\n" + render_small(name, json.loads(small.read_text(encoding="utf-8")), lat, cv)
     args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
