@@ -37,7 +37,9 @@ not looked at again.
 
 Third plan, fixed before its runs, with the same bar and the same consequence: more dropout
 (``--dropout 0.5``), smaller batches (``--batch-size 32``), stronger geometric augmentation
-(``--rotation-deg 15 --shift 0.15 --zoom 0.2``).
+(``--rotation-deg 15 --shift 0.15 --zoom 0.2``). Results (``reports/eyes/cv_dropout``,
+``cv_batch32``, ``cv_aug``), per image / per photo: 97.57 / 98.96 %, 97.50 / 98.66 %,
+97.52 / 98.71 %. None beats the recipe's 97.47 % by 0.3 pp: the recipe stays.
 """
 
 from __future__ import annotations
