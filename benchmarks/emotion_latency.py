@@ -10,13 +10,12 @@ median and tail percentiles. Also the crop + resize from a camera-sized face box
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import describe
+from benchmarks.machine import describe, write_result
 from benchmarks.stats import percentiles, time_calls
 from conversion.paths import fer2013_path
 from edge_monitor.crops import face_pixels
@@ -60,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": describe(),
         "one_thread": run(args.model, faces, threads=1, repeats=args.repeats),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     one = result["one_thread"]["inference_ms"]
     print(
         f"int8 emotion inference, 1 thread: median {one['p50']:.3f} ms, p99 {one['p99']:.3f} ms ({one['n']} runs)"

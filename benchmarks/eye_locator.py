@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.machine import describe
+from benchmarks.machine import describe, write_result
 from conversion.paths import shared_dir
 from edge_monitor.config import load_config
 from edge_monitor.eyes import (
@@ -295,8 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.grid:
         result["geometry_grid"] = grid(clf, cfg, faces)
     clf.close()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     for name, s in result["locators"].items():
         print(
             f"{name:>9}: accuracy {s['accuracy']:.3f}  balanced {s['balanced_accuracy']:.3f}  AUC {s['auc']:.3f}"

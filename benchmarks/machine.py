@@ -1,11 +1,13 @@
-"""A description of the machine a benchmark ran on, stored with every result."""
+"""A description of the machine a benchmark ran on, stored with every result, and the result file."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
 from importlib import metadata
+from pathlib import Path
 
 
 def _cpu_model() -> str:
@@ -50,3 +52,9 @@ def describe() -> dict:
             )
         },
     }
+
+
+def write_result(path: Path, result: dict) -> None:
+    """Write a benchmark's result (which carries :func:`describe`) as indented JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")

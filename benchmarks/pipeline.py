@@ -43,7 +43,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.machine import describe
+from benchmarks.machine import describe, write_result
 from benchmarks.report import ALL_STAGES, face_gaps, face_rates, headline_table, render_markdown, summarize
 from benchmarks.stats import percentiles
 from conversion.paths import shared_dir
@@ -561,8 +561,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmarks.pipeline: error: {exc}", file=sys.stderr)
         return 2
     results_dir = args.out_dir / "results"
-    results_dir.mkdir(parents=True, exist_ok=True)
-    (results_dir / "pipeline.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result(results_dir / "pipeline.json", result)
     (args.out_dir / "results.md").write_text(render_markdown(result))
     print(headline_table(result))
     print(f"wrote {results_dir / 'pipeline.json'} and {args.out_dir / 'results.md'}")

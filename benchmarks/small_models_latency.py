@@ -11,12 +11,11 @@ crops cut from the dataset detector's face boxes for the yawn model, after a war
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import describe
+from benchmarks.machine import describe, write_result
 from benchmarks.stats import percentiles, time_calls
 from edge_monitor.errors import DatasetError
 from edge_monitor.inference import load_classifier
@@ -88,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             name: time_model(models / f"{name}.tflite", x, args.repeats) for name, x in crops.items()
         },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     for name, r in result["one_thread"].items():
         ms = r["inference_ms"]
         print(

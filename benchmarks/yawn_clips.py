@@ -14,13 +14,12 @@ the configured ``fatigue.yawn_min_s``, and the estimator's latency per face.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import describe
+from benchmarks.machine import describe, write_result
 from benchmarks.stats import percentiles
 from conversion.paths import shared_dir
 from edge_monitor.config import Config, load_config
@@ -127,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": describe(),
         "clips": per_clip,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     for c in per_clip:
         print(
             f"{c['clip']}: {c['frames_with_prob']}/{c['frames']} frames with a face,"

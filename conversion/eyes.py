@@ -321,6 +321,15 @@ def face_accuracy(p_closed: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tu
     return (right / counted if counted else 0.0), counted
 
 
+def recipe_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The options that made a model or a cross-validation (paths relative to the repo), for its record."""
+    return {
+        k: (os.path.relpath(v.resolve(), REPO) if isinstance(v, Path) else v)
+        for k, v in vars(args).items()
+        if k not in ("out_model", "reports", "threads")
+    }
+
+
 def predict_int8(clf, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The device's probabilities for each crop, plain and averaged with its mirror image."""
     plain = np.stack([clf.predict_pixels(img) for img in images])
@@ -430,11 +439,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         reports / "confusion_test_int8.png",
         f"eye_state int8 · CEW group-held-out test · acc {report_q['accuracy']:.3f}",
     )
-    recipe = {
-        k: (os.path.relpath(v.resolve(), REPO) if isinstance(v, Path) else v)
-        for k, v in vars(args).items()
-        if k not in ("out_model", "reports", "threads")
-    }
+    recipe = recipe_of(args)
     out_meta = replace(
         meta,
         metrics={
@@ -490,19 +495,18 @@ def evaluate_only(args: argparse.Namespace) -> dict[str, Any]:
     meta = clf.meta
     seed = int(meta.extra.get("split", {}).get("seed", args.seed))
     idx = split_by_group(data.group, DEFAULT_FRACTIONS, seed)
-    closed = EYE_LABELS.index("closed")
     for name in ("val", "test"):
         part = data.take(idx[name])
         p, flipped = predict_int8(clf, part.x)
-        acc = float((p.argmax(1) == part.y).mean())
+        plain, flip = scores(p, part), scores(flipped, part)
+        acc = plain["per_image"]
         recorded = meta.metrics.get(name, {}).get("int8_accuracy")
         if recorded is not None and abs(acc - recorded) > 1e-9:
             raise DatasetError(
                 f"{name}: int8 accuracy {acc:.4f} differs from the recorded {recorded:.4f};"
                 " the data or the split changed: retrain with python -m conversion.eyes"
             )
-        face_acc, faces = face_accuracy(p[:, closed], part.y, part.group)
-        flip = scores(flipped, part)
+        face_acc, faces = plain["per_photo"], plain["photos"]
         meta.metrics.setdefault(name, {}).update(
             {
                 "int8_face_accuracy": face_acc,

@@ -60,6 +60,7 @@ from conversion.eyes import (
     eye_metadata,
     load_cew,
     predict_int8,
+    recipe_of,
     scores,
     split_by_group,
     subset,
@@ -135,29 +136,10 @@ def cross_validate(args: argparse.Namespace) -> dict[str, Any]:
         "photos": len(np.unique(pooled.group)),
         "pooled": {"plain": scores(plain_p, pooled), "flip_average": scores(tta_p, pooled)},
         "per_fold": per_fold,
-        "recipe": {k: v for k, v in vars(args).items() if k in RECIPE_KEYS},
+        "recipe": recipe_of(args),
         "train_seconds": round(time.monotonic() - t0, 1),
         "cpu_count": os.cpu_count(),
     }
     (reports.parent / "cv.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"pooled over {len(pooled)} images: {json.dumps(result['pooled'])}")
     return result
-
-
-RECIPE_KEYS = (
-    "epochs",
-    "batch_size",
-    "lr",
-    "weight_decay",
-    "label_smoothing",
-    "widths",
-    "convs",
-    "dropout",
-    "shift",
-    "rotation_deg",
-    "zoom",
-    "brightness",
-    "contrast",
-    "calibration",
-    "limit",
-)

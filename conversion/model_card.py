@@ -44,6 +44,11 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f} %"
 
 
+def _load_optional(path: Path) -> dict:
+    """A JSON file's content, or {} where the file is absent (its rows are then left out)."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 def _load(path: Path, what: str, how: str) -> dict:
     if not path.is_file():
         raise SystemExit(f"error: {path} is missing ({what}); produce it with: {how}")
@@ -374,23 +379,12 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.copyfile(src, dst)
             pictures[key] = dst.name
     text = render(evaluation, meta, latency, pictures)
-    small_path = args.latency.with_name("small_models_latency.json")
-    small_latency = (
-        json.loads(small_path.read_text(encoding="utf-8")).get("one_thread", {})
-        if small_path.is_file()
-        else {}
-    )
+    small_latency = _load_optional(args.latency.with_name("small_models_latency.json")).get("one_thread", {})
+    cross_validation = {"eye_state": _load_optional(REPO / "reports" / "eyes" / "cv.json") or None}
     for name in SMALL_MODELS:
-        small = args.meta.with_name(f"{name}.json")
-        if small.is_file():
-            lat = small_latency.get(name)
-            cv_path = REPO / "reports" / "eyes" / "cv.json"
-            cv = (
-                json.loads(cv_path.read_text(encoding="utf-8"))
-                if name == "eye_state" and cv_path.is_file()
-                else None
-            )
-            text += "\n" + render_small(name, json.loads(small.read_text(encoding="utf-8")), lat, cv)
+        small = _load_optional(args.meta.with_name(f"{name}.json"))
+        if small:
+            text += "\n" + render_small(name, small, small_latency.get(name), cross_validation.get(name))
     args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

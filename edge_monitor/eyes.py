@@ -213,9 +213,9 @@ class EyeStateEstimator:
         """Mean P(closed) over crops from :meth:`eye_pixels`; None for no crops."""
         if not eyes:
             return None
-        if self.cfg.flip_average:  # a mirrored eye is still an eye (training flips them too)
-            eyes = eyes + [np.ascontiguousarray(e[:, ::-1]) for e in eyes]
-        return float(np.mean([self._clf.predict_pixels(e)[self._closed] for e in eyes]))
+        # flip_average: a mirrored eye is still an eye (training flips them too).
+        flip = self.cfg.flip_average
+        return float(np.mean([self._clf.predict(e, flip_tta=flip).probs[self._closed] for e in eyes]))
 
     def is_closed(self, prob: float) -> bool:
         """Whether ``prob`` (from :meth:`closed_prob`) counts as eyes closed."""
