@@ -203,6 +203,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add_cnn_recipe_args(p, epochs=50, widths=[32, 64, 128], convs=[2, 2, 2])
     p.add_argument(
+        "--head",
+        choices=("gap", "flatten"),
+        default="gap",
+        help="classifier head: global average pooling, or flatten (keeps where features are)",
+    )
+    p.add_argument(
+        "--upsample",
+        type=int,
+        default=1,
+        help="resize the 24x24 input by this factor inside the network (the device still feeds 24x24)",
+    )
+    p.add_argument(
         "--members",
         type=int,
         default=1,
@@ -265,7 +277,14 @@ def train_network(
         .prefetch(tf.data.AUTOTUNE)
     )
     model = build_cnn(
-        (EYE_SIZE, EYE_SIZE, 1), len(EYE_LABELS), args.widths, args.convs, args.dropout, name=name
+        (EYE_SIZE, EYE_SIZE, 1),
+        len(EYE_LABELS),
+        args.widths,
+        args.convs,
+        args.dropout,
+        name=name,
+        head=args.head,
+        upsample=args.upsample,
     )
     steps_per_epoch = int(np.ceil(len(train_d) / args.batch_size))
     steps = steps_per_epoch * args.epochs

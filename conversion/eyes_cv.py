@@ -40,6 +40,15 @@ Third plan, fixed before its runs, with the same bar and the same consequence: m
 (``--rotation-deg 15 --shift 0.15 --zoom 0.2``). Results (``reports/eyes/cv_dropout``,
 ``cv_batch32``, ``cv_aug``), per image / per photo: 97.57 / 98.96 %, 97.50 / 98.66 %,
 97.52 / 98.71 %. None beats the recipe's 97.47 % by 0.3 pp: the recipe stays.
+
+Fourth plan (session 5), fixed before its runs, with the same bar and the same consequence. The
+variants so far changed the recipe's strength, not the network's shape; these change the shape,
+where a 24×24 patch may lose what tells open from closed: ``--head flatten`` (the last 3×3 map
+flattened into the classifier, so the network knows where a feature sits, eyelid line vs iris,
+instead of averaging it away), ``--upsample 2`` (the patch resized to 48×48 inside the network,
+so the three blocks keep twice the resolution through their poolings; about 4x the compute, still
+well under a millisecond per eye) and both together. If more than one clears the bar, the one with
+the higher pooled per-image accuracy is shipped.
 """
 
 from __future__ import annotations

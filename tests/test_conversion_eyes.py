@@ -243,3 +243,32 @@ def test_cross_validation_writes_its_report_and_no_model(cew, tmp_path):
     for kind in ("plain", "flip_average"):
         assert 0.0 <= cv["pooled"][kind]["per_image"] <= 1.0 and cv["pooled"][kind]["photos"] > 0
     assert sorted(p.name for p in (report / "cv").iterdir()) == ["history_fold0.csv", "history_fold1.csv"]
+
+
+def test_flatten_head_and_upsampling_still_take_a_24x24_crop(cew, tmp_path):
+    out = tmp_path / "eye_flat.tflite"
+    argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
+    argv += ["--widths", "8", "16", "--convs", "1", "1", "--head", "flatten", "--upsample", "2"]
+    assert eyes.main(argv) == 0
+    clf = load_classifier(out)
+    # The resize lives inside the network: the device feeds the same 24x24 crop as before.
+    assert (clf.meta.input_width, clf.meta.input_height) == (24, 24) and clf.input_dtype == np.int8
+    assert clf.meta.extra["recipe"]["head"] == "flatten" and clf.meta.extra["recipe"]["upsample"] == 2
+    p = clf.predict_pixels(np.full((24, 24), 120, np.uint8))
+    assert p.shape == (2,) and abs(float(p.sum()) - 1.0) < 0.02
+    clf.close()
+
+
+def test_cnn_head_and_upsampling_shape_the_network():
+    from conversion.model import build_cnn
+
+    flat = build_cnn((24, 24, 1), 2, (8, 16), (1, 1), head="flatten", upsample=2)
+    # 24 -> 48 by the resize, two poolings -> 12x12x16 flattened into the classifier.
+    assert flat.get_layer("upsample").output.shape[1:3] == (48, 48)
+    assert flat.get_layer("flatten").output.shape[-1] == 12 * 12 * 16
+    gap = build_cnn((24, 24, 1), 2, (8, 16), (1, 1))
+    assert gap.get_layer("gap").output.shape[-1] == 16
+    with pytest.raises(ValueError, match="head"):
+        build_cnn((24, 24, 1), 2, (8,), (1,), head="max")
+    with pytest.raises(ValueError, match="upsample"):
+        build_cnn((24, 24, 1), 2, (8,), (1,), upsample=0)
