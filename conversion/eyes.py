@@ -5,6 +5,7 @@ Usage::
     python -m conversion.eyes --threads 1                        # full recipe → models/eye_state.tflite
     python -m conversion.eyes --limit 400 --epochs 1 --out-model /tmp/eye.tflite   # smoke run
     python -m conversion.eyes --cv 5                             # cross-validation, see eyes_cv
+    python -m conversion.eyes --refit                            # fit on train+val, last epoch
 
 CEW (Closed Eyes In The Wild, Song et al. 2014) holds 24×24 grey eye patches; the left and right
 eye of one photo share a ``group``. The split is made over groups (70/15/15 by default, fixed
@@ -102,6 +103,15 @@ class EyeData:
     def split(self) -> Split:
         """Images and labels only (what ``conversion.quantize`` works on)."""
         return Split(self.x, self.y)
+
+    def __add__(self, other: EyeData) -> EyeData:
+        """The rows of both, ``self`` first."""
+        return EyeData(
+            *(np.concatenate([a, b]) for a, b in zip(self._arrays(), other._arrays(), strict=True))
+        )
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        return self.x, self.y, self.side, self.group, self.name
 
 
 def load_cew(path: str | Path) -> EyeData:
@@ -215,6 +225,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="resize the 24x24 input by this factor inside the network (the device still feeds 24x24)",
     )
     p.add_argument(
+        "--refit",
+        action="store_true",
+        help="fit on the train and val photos, keeping the last epoch's weights (as each"
+        " cross-validation fold is trained); no val is left, so only test is reported",
+    )
+    p.add_argument(
         "--members",
         type=int,
         default=1,
@@ -249,11 +265,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def train_network(
-    train_d: EyeData, val_d: EyeData, args: argparse.Namespace, seed: int, log: Path, name: str = "eye_cnn"
+    train_d: EyeData,
+    val_d: EyeData | None,
+    args: argparse.Namespace,
+    seed: int,
+    log: Path,
+    name: str = "eye_cnn",
 ):
     """Train one eye network with the recipe in ``args`` (cosine schedule, augmentation, class
     weights), ``val_d`` only watched; returns the model (last-epoch weights) and its
-    :class:`BestWeights` (the best-val epoch's, not applied)."""
+    :class:`BestWeights` (the best-val epoch's, not applied; None when there is no ``val_d``)."""
     import keras
     import tensorflow as tf
 
@@ -265,7 +286,7 @@ def train_network(
     weights = class_weights(train_d.y, len(EYE_LABELS))
     x_train = model_input(train_d.x, meta)
     y_train = np.eye(2, dtype=np.float32)[train_d.y]
-    val_xy = (model_input(val_d.x, meta), np.eye(2, dtype=np.float32)[val_d.y])
+    val_xy = None if val_d is None else (model_input(val_d.x, meta), np.eye(2, dtype=np.float32)[val_d.y])
     augment = make_photometric_augmenter(
         args.rotation_deg, args.brightness, args.contrast, shift=args.shift, zoom=args.zoom, seed=seed
     )
@@ -290,12 +311,13 @@ def train_network(
     steps = steps_per_epoch * args.epochs
     warm = min(steps // 10, steps_per_epoch)
     compile_cosine(model, args.lr, args.lr / 10, steps, warm, args.weight_decay, args.label_smoothing)
-    best = BestWeights()
+    best = None if val_d is None else BestWeights()
+    watch = [] if best is None else [best.callback(model)]
     model.fit(
         train_ds,
         validation_data=val_xy,
         epochs=args.epochs,
-        callbacks=[best.callback(model), keras.callbacks.CSVLogger(log)],
+        callbacks=[*watch, keras.callbacks.CSVLogger(log)],
         shuffle=False,  # tf.data reshuffles every epoch
         verbose=2,
     )
@@ -389,9 +411,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     idx = split_by_group(data.group, DEFAULT_FRACTIONS, args.seed)
     parts = {k: subset(data.take(v), args.limit, args.seed) for k, v in idx.items()}
     train_d, val_d, test_d = parts["train"], parts["val"], parts["test"]
-    if len(train_d) < MIN_CALIBRATION:
+    # --refit: val joins the training data, so nothing is left to pick an epoch or to report on.
+    fit_d = train_d + val_d if args.refit else train_d
+    reported = ("test",) if args.refit else ("val", "test")
+    if len(fit_d) < MIN_CALIBRATION:
         raise DatasetError(
-            f"{len(train_d)} training images; the int8 calibration needs at least {MIN_CALIBRATION}"
+            f"{len(fit_d)} training images; the int8 calibration needs at least {MIN_CALIBRATION}"
             " (raise --limit)"
         )
     sizes = {
@@ -410,15 +435,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         seed_i = args.seed + i
         single = args.members == 1
         member, best = train_network(
-            train_d,
-            val_d,
+            fit_d,
+            None if args.refit else val_d,
             args,
             seed_i,
             reports / ("history.csv" if single else f"history_member{i}.csv"),
             "eye_cnn" if single else f"eye_cnn_{i}",
         )
-        member.set_weights(best.weights)
         members.append(member)
+        if best is None:
+            member_runs.append({"seed": seed_i, "weights": "last epoch"})
+            print(f"member {i + 1}/{args.members} (seed {seed_i}): kept epoch {args.epochs}")
+            continue
+        member.set_weights(best.weights)
         member_runs.append(
             {"seed": seed_i, "best_epoch": best.epoch + 1, "best_val_accuracy": float(best.key[0])}
         )
@@ -434,15 +463,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
     print(f"trained in {train_seconds:.0f} s")
 
-    calib_n = min(args.calibration, len(train_d))
-    calib = model_input(representative_images(train_d.split(), calib_n, args.seed), meta)
+    calib_n = min(args.calibration, len(fit_d))
+    calib = model_input(representative_images(fit_d.split(), calib_n, args.seed), meta)
     flat = convert_int8(model, calib)
     args.out_model.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out_model.with_suffix(".tflite.tmp")
     tmp.write_bytes(flat)
     clf = TfliteClassifier(tmp, meta, threads=1)
     probs, checks = {}, {}
-    for name, part in (("val", val_d), ("test", test_d)):
+    for name in reported:
+        part = parts[name]
         p_float = _predict_float(model, part, meta)
         p_int8, flipped = predict_int8(clf, part.x)  # the device's own path
         probs[name] = (p_float, p_int8)
@@ -463,8 +493,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         meta,
         metrics={
             "test_accuracy": test["int8_accuracy"],
-            "test": test,
-            "val": checks["val"],
+            **checks,
             "float_int8_agreement": test["top1_agreement"],
             "calibration_images": calib_n,
             "file_bytes": len(flat),
@@ -472,6 +501,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         extra={
             "dataset": "CEW (Closed Eyes In The Wild, Song et al. 2014), split by source photo",
             "split": {"by": "group", "fractions": list(DEFAULT_FRACTIONS), "seed": args.seed, **sizes},
+            "fit_on": ["train", "val"] if args.refit else ["train"],
             "seed": args.seed,
             "recipe": recipe,
             "params": int(model.count_params()),
@@ -514,8 +544,11 @@ def evaluate_only(args: argparse.Namespace) -> dict[str, Any]:
     meta = clf.meta
     seed = int(meta.extra.get("split", {}).get("seed", args.seed))
     idx = split_by_group(data.group, DEFAULT_FRACTIONS, seed)
-    for name in ("val", "test"):
-        part = data.take(idx[name])
+    # A refitted model trained on val: only test is held out.
+    fit_on = meta.extra.get("fit_on", ["train"])
+    limit = int(meta.extra.get("recipe", {}).get("limit", 0))  # the subset a smoke run measured
+    for name in [n for n in ("val", "test") if n not in fit_on]:
+        part = subset(data.take(idx[name]), limit, seed)
         p, flipped = predict_int8(clf, part.x)
         plain, flip = scores(p, part), scores(flipped, part)
         acc = plain["per_image"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -171,13 +172,15 @@ def test_evaluate_only_reproduces_the_recorded_numbers_and_adds_per_photo_accura
     model = tmp_path / "eye_state.tflite"
     model.write_bytes(src.read_bytes())
     meta = json.loads(src.with_suffix(".json").read_text())
-    for name in ("val", "test"):
+    held_out = [n for n in ("val", "test") if n not in meta["extra"].get("fit_on", ["train"])]
+    assert "test" in held_out
+    for name in held_out:
         meta["metrics"][name].pop("int8_face_accuracy", None)
     model.with_suffix(".json").write_text(json.dumps(meta))
     assert eyes.main(["--evaluate-only", "--data", str(cew), "--out-model", str(model)]) == 0
     updated = json.loads(model.with_suffix(".json").read_text())["metrics"]
     shipped = json.loads(src.with_suffix(".json").read_text())["metrics"]
-    for name in ("val", "test"):
+    for name in held_out:
         assert updated[name]["int8_accuracy"] == meta["metrics"][name]["int8_accuracy"]
         assert updated[name]["int8_face_accuracy"] == shipped[name]["int8_face_accuracy"]
         assert updated[name]["faces"] == shipped[name]["faces"] > 300
@@ -207,6 +210,35 @@ def test_members_are_averaged_into_one_int8_model(cew, tmp_path):
     clf.close()
     report = tmp_path / "eyes2_report"
     assert (report / "history_member0.csv").is_file() and (report / "history_member1.csv").is_file()
+
+
+def test_refit_trains_on_train_and_val_and_reports_only_test(cew, tmp_path):
+    out = tmp_path / "eye_refit.tflite"
+    argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "2", "--threads", "2"]
+    argv += ["--widths", "8", "16", "--convs", "1", "1", "--refit"]
+    assert eyes.main(argv) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["extra"]["fit_on"] == ["train", "val"]
+    (run,) = meta["extra"]["members"]
+    assert run["seed"] == 7 and run["weights"] == "last epoch" and "best_epoch" not in run
+    # val was trained on, so it is not reported as held out; test still is.
+    assert "val" not in meta["metrics"] and meta["metrics"]["test"]["images"] == 400
+    with (tmp_path / "eye_refit_report" / "history.csv").open() as f:
+        history = list(csv.DictReader(f))
+    assert len(history) == 2 and all(row.get("val_accuracy", "NA") == "NA" for row in history)
+    # --evaluate-only follows the record: only test is re-measured, and it reproduces.
+    assert eyes.main(["--evaluate-only", "--data", str(cew), "--out-model", str(out)]) == 0
+    again = json.loads(out.with_suffix(".json").read_text())["metrics"]
+    assert "val" not in again and again["test"]["int8_accuracy"] == meta["metrics"]["test"]["int8_accuracy"]
+    assert 0.0 <= again["test"]["int8_face_accuracy"] <= 1.0
+
+
+def test_eye_data_adds_rows_in_order(cew):
+    data = eyes.load_cew(cew)
+    a, b = data.take(np.arange(3)), data.take(np.arange(10, 12))
+    both = a + b
+    assert len(both) == 5 and np.array_equal(both.x, data.x[[0, 1, 2, 10, 11]])
+    assert np.array_equal(both.group, data.group[[0, 1, 2, 10, 11]])
 
 
 def test_group_folds_cover_every_row_once_and_keep_photos_whole():
