@@ -92,3 +92,22 @@ def test_small_model_section_judges_the_target_on_all_frames_and_shows_latency()
     test["int8_accuracy_faceless_as_errors"] = 0.91
     assert ": met |" in render_small("yawn", meta, None)
     assert "latency" not in render_small("yawn", meta, None)
+
+
+def test_small_model_section_says_when_a_model_was_fitted_on_val_too():
+    from conversion.model_card import render_small
+
+    meta = {
+        "labels": ["closed", "open"],
+        "input_width": 24,
+        "input_height": 24,
+        "scale": 1 / 255,
+        "offset": 0.0,
+        "metrics": {"test_accuracy": 0.97},
+        "extra": {"split": {"train": {"images": 3400}, "val": {"images": 712}}, "fit_on": ["train"]},
+    }
+    assert "fitted on" not in render_small("eye_state", meta)  # val held out: nothing to say
+    meta["extra"]["fit_on"] = ["train", "val"]
+    assert "| fitted on | the train and val photos (4,112 images), last-epoch weights" in render_small(
+        "eye_state", meta
+    )
