@@ -42,7 +42,7 @@ import sys
 import time
 import zipfile
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,7 @@ class EyeData:
 
     def take(self, idx: np.ndarray) -> EyeData:
         """The rows ``idx``."""
-        return EyeData(self.x[idx], self.y[idx], self.side[idx], self.group[idx], self.name[idx])
+        return EyeData(*(getattr(self, f.name)[idx] for f in fields(self)))
 
     def split(self) -> Split:
         """Images and labels only (what ``conversion.quantize`` works on)."""
@@ -107,11 +107,8 @@ class EyeData:
     def __add__(self, other: EyeData) -> EyeData:
         """The rows of both, ``self`` first."""
         return EyeData(
-            *(np.concatenate([a, b]) for a, b in zip(self._arrays(), other._arrays(), strict=True))
+            *(np.concatenate([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self))
         )
-
-    def _arrays(self) -> tuple[np.ndarray, ...]:
-        return self.x, self.y, self.side, self.group, self.name
 
 
 def load_cew(path: str | Path) -> EyeData:
@@ -176,6 +173,11 @@ def split_by_group(
     assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2]), "a group crosses splits"
     assert sum(len(v) for v in out.values()) == len(groups)
     return out
+
+
+def held_out(fit_on: list[str]) -> list[str]:
+    """The splits a model fitted on the splits ``fit_on`` can be measured on."""
+    return [name for name in ("val", "test") if name not in fit_on]
 
 
 def subset(data: EyeData, n: int, seed: int) -> EyeData:
@@ -412,8 +414,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     parts = {k: subset(data.take(v), args.limit, args.seed) for k, v in idx.items()}
     train_d, val_d, test_d = parts["train"], parts["val"], parts["test"]
     # --refit: val joins the training data, so nothing is left to pick an epoch or to report on.
+    fit_on = ["train", "val"] if args.refit else ["train"]
     fit_d = train_d + val_d if args.refit else train_d
-    reported = ("test",) if args.refit else ("val", "test")
     if len(fit_d) < MIN_CALIBRATION:
         raise DatasetError(
             f"{len(fit_d)} training images; the int8 calibration needs at least {MIN_CALIBRATION}"
@@ -471,7 +473,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     tmp.write_bytes(flat)
     clf = TfliteClassifier(tmp, meta, threads=1)
     probs, checks = {}, {}
-    for name in reported:
+    for name in held_out(fit_on):
         part = parts[name]
         p_float = _predict_float(model, part, meta)
         p_int8, flipped = predict_int8(clf, part.x)  # the device's own path
@@ -501,7 +503,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         extra={
             "dataset": "CEW (Closed Eyes In The Wild, Song et al. 2014), split by source photo",
             "split": {"by": "group", "fractions": list(DEFAULT_FRACTIONS), "seed": args.seed, **sizes},
-            "fit_on": ["train", "val"] if args.refit else ["train"],
+            "fit_on": fit_on,
             "seed": args.seed,
             "recipe": recipe,
             "params": int(model.count_params()),
@@ -544,10 +546,8 @@ def evaluate_only(args: argparse.Namespace) -> dict[str, Any]:
     meta = clf.meta
     seed = int(meta.extra.get("split", {}).get("seed", args.seed))
     idx = split_by_group(data.group, DEFAULT_FRACTIONS, seed)
-    # A refitted model trained on val: only test is held out.
-    fit_on = meta.extra.get("fit_on", ["train"])
     limit = int(meta.extra.get("recipe", {}).get("limit", 0))  # the subset a smoke run measured
-    for name in [n for n in ("val", "test") if n not in fit_on]:
+    for name in held_out(meta.extra.get("fit_on", ["train"])):
         part = subset(data.take(idx[name]), limit, seed)
         p, flipped = predict_int8(clf, part.x)
         plain, flip = scores(p, part), scores(flipped, part)
