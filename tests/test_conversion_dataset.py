@@ -56,15 +56,16 @@ def _error(path: Path) -> str:
 
 def test_real_npz_matches_the_published_split():
     splits = load_fer2013(require(fer2013_path()))
-    assert [len(getattr(splits, s)) for s in SPLITS] == [28709, 3589, 3589]
+    # Version 2 of the shared file (raw pixels; ../shared/datasets/README.md gives these counts).
+    assert [len(getattr(splits, s)) for s in SPLITS] == [28558, 3579, 3573]
     for s in SPLITS:
         part = getattr(splits, s)
         assert part.x.dtype == np.uint8 and part.x.shape[1:] == (48, 48)
         assert part.y.dtype == np.int64
     assert splits.classes == FER_CLASSES
-    assert np.bincount(splits.private_test.y).tolist() == [491, 55, 528, 879, 594, 416, 626]
-    assert np.bincount(splits.public_test.y).tolist() == [467, 56, 496, 895, 653, 415, 607]
-    assert np.bincount(splits.train.y).tolist() == [3995, 436, 4097, 7215, 4830, 3171, 4965]
+    assert np.bincount(splits.private_test.y).tolist() == [489, 55, 527, 876, 588, 414, 624]
+    assert np.bincount(splits.public_test.y).tolist() == [466, 56, 496, 891, 652, 414, 604]
+    assert np.bincount(splits.train.y).tolist() == [3969, 435, 4079, 7186, 4796, 3161, 4932]
 
 
 # --- npz -----------------------------------------------------------------------------------------
