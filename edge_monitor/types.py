@@ -143,6 +143,38 @@ class FatigueStats:
 
 
 @dataclass(frozen=True)
+class FaceGeometry:
+    """What the face-landmark model reads from the driver's face in one frame.
+
+    Filled by the landmark stage (``edge_monitor.landmarks``); consumed by the calibration and the
+    eye/yawn/attention decisions. All ratios are scale-free, so they do not change with the distance
+    to the camera.
+
+    Attributes:
+        points: (468, 2) float32 landmark positions in full-frame pixels (x, y), MediaPipe's mesh order.
+        presence: The landmark model's face score in [0, 1]; low means no face, or a heavily
+            occluded one (e.g. a hand over the face).
+        ear_left: Eye aspect ratio (lid opening over eye width) of the eye on the image's left.
+        ear_right: The same for the eye on the image's right.
+        mouth_open: Inner-lip opening over mouth width (about 0 closed; tall, yawning mouths exceed 0.6).
+        mouth_width: Mouth width over the distance between the outer eye corners.
+        yaw_deg: Head yaw in degrees, 0 facing the camera (sign convention in ``edge_monitor.landmarks``).
+        pitch_deg: Head pitch in degrees, 0 level (sign convention in ``edge_monitor.landmarks``).
+        roll_deg: Head roll in degrees, 0 upright.
+    """
+
+    points: np.ndarray
+    presence: float
+    ear_left: float
+    ear_right: float
+    mouth_open: float
+    mouth_width: float
+    yaw_deg: float
+    pitch_deg: float
+    roll_deg: float
+
+
+@dataclass(frozen=True)
 class StepResult:
     """What the pipeline made of one frame.
 
@@ -162,6 +194,8 @@ class StepResult:
         stats: Running fatigue totals.
         turned_face: A face turned from the camera, found when no frontal face was (its mouth
             gives ``yawn_prob``; it does not make the face present), or None.
+        geometry: The face landmarks' reading of the driver's face this frame, or None (no face,
+            no landmark model, or the landmark model rejected the box).
     """
 
     frame: Frame
@@ -178,3 +212,4 @@ class StepResult:
     reason: str = ""
     stats: FatigueStats = field(default_factory=FatigueStats)
     turned_face: FaceBox | None = None
+    geometry: FaceGeometry | None = None
