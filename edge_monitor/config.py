@@ -147,11 +147,37 @@ class FatigueConfig:
 
 @dataclass(frozen=True)
 class AttentionConfig:
-    """Distraction: the face absent or not frontal (a missing face counts as distracted)."""
+    """Distraction and response (Euro NCAP driver state): away = face absent or head turned beyond its limits."""
 
-    notice_s: float = spec(3.0, "face absent this long: notice (LED pre-alert)", lo=0.5, hi=60.0)
-    warning_s: float = spec(5.0, "face absent this long: warning (audible)", lo=0.5, hi=60.0)
-    alarm_s: float = spec(11.0, "face absent this long: alarm", lo=1.0, hi=120.0)
+    notice_s: float = spec(
+        3.0, "distraction timer (away time) this long: notice (LED pre-alert)", lo=0.5, hi=60.0
+    )
+    warning_s: float = spec(5.0, "distraction timer this long: warning (audible)", lo=0.5, hi=60.0)
+    alarm_s: float = spec(11.0, "distraction timer this long: alarm", lo=1.0, hi=120.0)
+    glance_reset_s: float = spec(
+        2.0,
+        "watching the road this long without a break clears the distraction timer and VATS",
+        lo=0.1,
+        hi=30.0,
+    )
+    glance_refill_rate: float = spec(
+        2.0,
+        "a shorter look back takes this many seconds off the distraction timer per second (0 = pause)",
+        lo=0.0,
+        hi=10.0,
+    )
+    vats_window_s: float = spec(
+        30.0, "visual attention time-sharing (VATS): sliding window of away time", lo=5.0, hi=600.0
+    )
+    vats_s: float = spec(10.0, "away time within vats_window_s that raises a warning", lo=1.0, hi=600.0)
+    sleep_s: float = spec(3.0, "eyes closed longer than this: sleep event and alarm", lo=0.5, hi=60.0)
+    unresponsive_closed_s: float = spec(6.0, "eyes closed this long: unresponsive event", lo=1.0, hi=120.0)
+    response_s: float = spec(
+        3.0, "still away this long after a distraction warning: unresponsive event", lo=0.5, hi=60.0
+    )
+    unresponsive_away_s: float = spec(
+        6.0, "still away this long after a distraction alarm: unresponsive event", lo=0.5, hi=120.0
+    )
 
 
 @dataclass(frozen=True)
@@ -172,6 +198,18 @@ class PolicyConfig:
     )
     blank_frame_std: float = spec(
         4.0, "a frame with less grey-level contrast (std) than this is blank", lo=0.0, hi=50.0
+    )
+    dark_frame_mean: float = spec(
+        15.0, "a frame with a lower mean grey level than this is dark (counts as blank)", lo=0.0, hi=128.0
+    )
+    degraded_after_s: float = spec(
+        5.0,
+        "face found but its landmarks unreliable this long: fault (Euro NCAP: within 10 s)",
+        lo=0.5,
+        hi=10.0,
+    )
+    landmark_min_presence: float = spec(
+        0.5, "landmark face score below which a found face's landmarks are unreliable", lo=0.0, hi=1.0
     )
 
 
@@ -315,6 +353,14 @@ def _check_relations(cfg: Config) -> None:
     if not a.notice_s < a.warning_s < a.alarm_s:
         raise ConfigRangeError(
             f"attention: notice_s < warning_s < alarm_s is required, got {a.notice_s}, {a.warning_s}, {a.alarm_s}"
+        )
+    if not a.sleep_s < a.unresponsive_closed_s:
+        raise ConfigRangeError(
+            f"attention: sleep_s < unresponsive_closed_s is required, got {a.sleep_s}, {a.unresponsive_closed_s}"
+        )
+    if not a.vats_s <= a.vats_window_s:
+        raise ConfigRangeError(
+            f"attention: vats_s <= vats_window_s is required, got {a.vats_s}, {a.vats_window_s}"
         )
     f = cfg.fatigue
     if not f.blink_max_s < f.microsleep_s <= f.long_closure_s:

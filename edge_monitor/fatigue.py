@@ -1,9 +1,8 @@
-"""Drowsiness and distraction trackers: pure state machines, time passed in, seconds not frames.
+"""Drowsiness and picture trackers: pure state machines, time passed in, seconds not frames.
 
 * :class:`EyeClosureTracker` — closure run length, blinks, microsleeps, long closures, PERCLOS.
 * :class:`YawnTracker` — sustained wide-open mouth (talking and laughing are shorter).
-* :class:`AbsenceTracker` — how long the driver's frontal face has been missing.
-* :class:`LensTracker` — how long the picture has been featureless (lens blocked or covered).
+* :class:`LensTracker` — how long the picture has been featureless or dark (lens blocked or covered).
 """
 
 from __future__ import annotations
@@ -210,53 +209,34 @@ class YawnTracker:
         return [Event("yawn", end, frame, {"start_t": round(start, 3), "duration_s": round(end - start, 3)})]
 
 
-class AbsenceTracker:
-    """Seconds since the driver's frontal face was last seen steadily (a missing face is distraction).
-
-    A glance back must last ``reset_after_s`` to count: one stray detection while the driver
-    looks away does not reset the timer.
-
-    Args:
-        reset_after_s: Continuous presence needed to end an absence.
-    """
-
-    def __init__(self, reset_after_s: float) -> None:
-        self._reset_after_s = reset_after_s
-        self._absent_since: float | None = None
-        self._present_since: float | None = None
-
-    def update(self, now: float, detected: bool) -> float:
-        """Feed one frame; returns how long the face has been absent (0 while present)."""
-        if detected:
-            if self._present_since is None:
-                self._present_since = now
-            if self._absent_since is None or now - self._present_since >= self._reset_after_s:
-                self._absent_since = None
-                return 0.0
-            return now - self._absent_since
-        self._present_since = None
-        if self._absent_since is None:
-            self._absent_since = now
-        return now - self._absent_since
-
-
 class LensTracker:
-    """Seconds the picture has been featureless (a covered or blocked lens, a dead sensor).
+    """Seconds the picture has been featureless or dark (a covered or blocked lens, a dead sensor, night
+    without infrared light).
 
     Args:
         min_std: Grey-level standard deviation below which a frame has no usable content.
+        min_mean: Mean grey level below which a frame is too dark to use (0: never).
     """
 
-    def __init__(self, min_std: float) -> None:
+    def __init__(self, min_std: float, min_mean: float = 0.0) -> None:
         self._min_std = min_std
+        self._min_mean = min_mean
         self._since: float | None = None
+        self.picture = "blank"  # what is wrong with the last unusable frame: "blank" or "dark"
+
+    @property
+    def unusable(self) -> bool:
+        """Whether the last frame fed was blank or dark."""
+        return self._since is not None
 
     def update(self, now: float, gray: np.ndarray) -> float:
-        """Feed one frame; returns how long the picture has been blank (0 when it is not)."""
+        """Feed one frame; returns how long the picture has been blank or dark (0 when it is not)."""
         sample = gray[::8, ::8]  # the contrast of a subsample is enough, at 1/64 of the cost
-        if float(sample.std()) >= self._min_std:
+        mean = float(sample.mean())
+        if float(sample.std()) >= self._min_std and mean >= self._min_mean:
             self._since = None
             return 0.0
+        self.picture = "dark" if mean < self._min_mean else "blank"
         if self._since is None:
             self._since = now
         return now - self._since

@@ -10,14 +10,16 @@ from typing import Protocol
 
 import numpy as np
 
+from edge_monitor.attention import AttentionTracker, judge_away
 from edge_monitor.config import Config
 from edge_monitor.crops import face_pixels
 from edge_monitor.faces import DriverFaceTracker
-from edge_monitor.fatigue import AbsenceTracker, EyeClosureTracker, LensTracker, YawnTracker
+from edge_monitor.fatigue import EyeClosureTracker, LensTracker, YawnTracker
 from edge_monitor.inference import TfliteClassifier
+from edge_monitor.monitoring import DegradedTimer, landmarks_unreliable
 from edge_monitor.policy import AlertPolicy
 from edge_monitor.tracking import EmotionWindow, PresenceTracker
-from edge_monitor.types import DriverState, Event, FaceBox, FatigueStats, Frame, StepResult
+from edge_monitor.types import DriverState, Event, FaceBox, FaceGeometry, FatigueStats, Frame, StepResult
 
 
 class EyeEstimator(Protocol):
@@ -34,6 +36,22 @@ class YawnEstimatorLike(Protocol):
     def mouth_pixels(self, gray: np.ndarray, face: FaceBox) -> np.ndarray | None: ...
 
     def yawn_prob_of(self, pixels: np.ndarray | None) -> float | None: ...
+
+
+class LandmarkStage(Protocol):
+    """Reads :class:`FaceGeometry` from the driver's face box (issue 15's landmark model)."""
+
+    def read(self, frame: Frame, face: FaceBox) -> FaceGeometry | None: ...
+
+
+class HeadAwayJudge(Protocol):
+    """Whether the head is turned beyond the driver's calibrated straight-ahead (issue 15's calibration).
+
+    The seam between perception and attention: return True (turned away: distraction), False
+    (within the limits), or None (not known yet, e.g. still calibrating: the face alone decides).
+    """
+
+    def head_away(self, now: float, geometry: FaceGeometry) -> bool | None: ...
 
 
 class StageTimer(Protocol):
@@ -60,6 +78,9 @@ class Pipeline:
         eyes: Eye-state estimator (None: no drowsiness from the eyes).
         yawns: Yawn estimator (None: no yawn detection).
         timer: Told when each of :data:`STAGES` ends (benchmarks); None: nothing is timed.
+        landmarks: Face-landmark stage (None: no landmarks; ``StepResult.geometry`` stays None and
+            landmark reliability is not judged).
+        head_away: Head-turn judgement from the landmarks (None: "away" means the face is absent).
     """
 
     def __init__(
@@ -70,6 +91,8 @@ class Pipeline:
         eyes: EyeEstimator | None = None,
         yawns: YawnEstimatorLike | None = None,
         timer: StageTimer | None = None,
+        landmarks: LandmarkStage | None = None,
+        head_away: HeadAwayJudge | None = None,
     ) -> None:
         self._faces = faces
         self._emotion_model = emotion_model
@@ -80,8 +103,12 @@ class Pipeline:
         self._emotion = EmotionWindow(emotion_model.labels, cfg.emotion)
         self._closure = EyeClosureTracker(cfg.fatigue, cfg.eyes.closed_threshold)
         self._yawn = YawnTracker(cfg.fatigue)
-        self._absence = AbsenceTracker(cfg.face.found_after_s)
-        self._lens = LensTracker(cfg.policy.blank_frame_std)
+        self._landmarks = landmarks
+        self._head_away = head_away
+        self._min_presence = cfg.policy.landmark_min_presence
+        self._attention = AttentionTracker(cfg.attention)
+        self._degraded = DegradedTimer()
+        self._lens = LensTracker(cfg.policy.blank_frame_std, cfg.policy.dark_frame_mean)
         self._policy = AlertPolicy(cfg.fatigue, cfg.attention, cfg.policy)
         self._negative = {e.strip() for e in cfg.policy.negative_emotions.split(",") if e.strip()}
         self._negative_since: float | None = None
@@ -139,6 +166,21 @@ class Pipeline:
         events += self._closure.update(now, index, eye_p)
         events += self._yawn.update(now, index, yawn_p)
 
+        geometry = None
+        if self._landmarks is not None and detected and box is not None:
+            geometry = self._landmarks.read(frame, box)
+        blank_s = self._lens.update(now, gray)
+        unreliable = None
+        if self._landmarks is not None:
+            unreliable = landmarks_unreliable(detected, geometry, self._min_presence)
+        degraded_s = self._degraded.update(now, unreliable)
+        head_away = None
+        if self._head_away is not None and geometry is not None and unreliable is None:
+            head_away = self._head_away.head_away(now, geometry)
+        away, cause = judge_away(detected, not self._lens.unusable, unreliable is None, head_away)
+        attention, attention_events = self._attention.update(now, index, away, self._closure.closed_s, cause)
+        events += attention_events
+
         if stable.label in self._negative:
             self._negative_since = now if self._negative_since is None else self._negative_since
         else:
@@ -148,10 +190,18 @@ class Pipeline:
             perclos=self._closure.perclos,
             recent_microsleeps=self._closure.microsleeps.count(now),
             recent_yawns=self._yawn.yawns.count(now),
-            absent_s=self._absence.update(now, detected),
+            distracted_s=attention.distracted_s,
+            away_cause=attention.cause,
+            vats_s=attention.vats_s,
+            vats_warning=attention.vats_warning,
+            asleep=attention.asleep,
+            unresponsive=attention.unresponsive,
             negative_emotion=stable.label if self._negative_since is not None else None,
             negative_emotion_s=now - self._negative_since if self._negative_since is not None else 0.0,
-            blank_s=self._lens.update(now, gray),
+            blank_s=blank_s,
+            picture=self._lens.picture,
+            degraded_s=degraded_s,
+            degraded=unreliable,
         )
         self._driver = driver
         alert = self._policy.evaluate(now, index, driver)
@@ -180,6 +230,7 @@ class Pipeline:
                 max_perclos=self._closure.max_perclos,
             ),
             turned_face=turned,
+            geometry=geometry,
         )
 
     @property

@@ -12,9 +12,12 @@ Each rule proposes a level and a reason; the highest proposal is the target.
 * One episode, one alarm: an alarm that returns within ``cooldown_s`` of the last one ending
   continues that episode (same ``episode`` number, counted once) — it is never suppressed.
 
-Defaults follow EU ADDW and openpilot: distraction pre-alert (LED) at 3 s, audible at 5 s, alarm
-at 11 s; eyes closed 2 s → alarm; PERCLOS ≥ 0.15 → warning; repeated microsleeps → warning;
-repeated yawns → notice; a sustained negative emotion → at most a notice.
+Defaults follow EU ADDW, Euro NCAP and openpilot: distraction pre-alert (LED) at 3 s, audible at
+5 s, alarm at 11 s of the distraction timer (``edge_monitor.attention``: short looks back do not
+clear it); visual time-sharing (10 s away within 30 s) → warning; eyes closed 2 s → alarm, asleep
+(> 3 s) keeps it; PERCLOS ≥ 0.15 → warning; repeated microsleeps → warning; repeated yawns →
+notice; a sustained negative emotion → at most a notice; a blank or dark picture (2 s) or a found
+face whose landmarks are unreliable (5 s) → fault.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ class AlertPolicy:
 
     Args:
         fatigue: Drowsiness thresholds.
-        attention: Distraction thresholds.
+        attention: Distraction thresholds (the timers themselves are in ``edge_monitor.attention``).
         cfg: Hysteresis, hold, cooldown and fault settings.
     """
 
@@ -54,15 +57,24 @@ class AlertPolicy:
         if s.camera_fault is not None:
             out.append((FAULT, f"camera fault: {s.camera_fault}"))
         if s.blank_s >= p.fault_after_s:
-            out.append((FAULT, f"camera picture blank for {s.blank_s:.1f} s"))
+            out.append((FAULT, f"camera picture {s.picture} for {s.blank_s:.1f} s"))
+        if s.degraded is not None and s.degraded_s >= p.degraded_after_s:
+            out.append((FAULT, f"monitoring degraded for {s.degraded_s:.1f} s: {s.degraded}"))
+        if s.asleep:
+            out.append(("alarm", f"asleep: eyes closed {s.eyes_closed_s:.1f} s"))
         if s.eyes_closed_s >= f.long_closure_s:
             out.append(("alarm", f"eyes closed {s.eyes_closed_s:.1f} s"))
-        if s.absent_s >= a.alarm_s:
-            out.append(("alarm", f"face absent {s.absent_s:.1f} s"))
-        elif s.absent_s >= a.warning_s:
-            out.append(("warning", f"face absent {s.absent_s:.1f} s"))
-        elif s.absent_s >= a.notice_s:
-            out.append(("notice", f"face absent {s.absent_s:.1f} s"))
+        distracted = f"{s.away_cause}: distracted {s.distracted_s:.1f} s"
+        if s.distracted_s >= a.alarm_s:
+            out.append(("alarm", distracted))
+        elif s.distracted_s >= a.warning_s:
+            out.append(("warning", distracted))
+        elif s.distracted_s >= a.notice_s:
+            out.append(("notice", distracted))
+        if s.vats_warning:
+            out.append(
+                ("warning", f"visual time-sharing: away {s.vats_s:.1f} s of the last {a.vats_window_s:.0f} s")
+            )
         if s.perclos is not None and s.perclos >= f.perclos_warning:
             out.append(("warning", f"PERCLOS {s.perclos:.2f}"))
         if s.recent_microsleeps >= f.microsleeps_to_warn:

@@ -79,6 +79,10 @@ class Prediction:
         return self.labels[i], float(self.probs[i])
 
 
+URGENT_KINDS = frozenset({"sleep", "unresponsive"})
+"""Event kinds a batching sink (the fleet telemetry) sends at once, and the event log ``fsync``-s."""
+
+
 @dataclass(frozen=True)
 class Event:
     """Something worth logging: one JSON Lines record.
@@ -94,6 +98,11 @@ class Event:
     t: float
     frame: int
     data: dict = field(default_factory=dict)
+
+    @property
+    def urgent(self) -> bool:
+        """Whether this event must leave at once (its kind is in :data:`URGENT_KINDS`)."""
+        return self.kind in URGENT_KINDS
 
     def to_record(self) -> dict:
         """The JSON object written to the event log: ``t``, ``frame``, ``kind`` first."""
@@ -117,16 +126,45 @@ class EmotionState:
 
 @dataclass(frozen=True)
 class DriverState:
-    """What the trackers know about the driver at one instant (all durations in seconds)."""
+    """What the trackers know about the driver at one instant (all durations in seconds).
+
+    Attributes:
+        eyes_closed_s: Length of the current eye closure (0 when open).
+        perclos: PERCLOS, or None until enough of its window has been seen.
+        recent_microsleeps: Microsleeps within ``fatigue.repeat_window_s``.
+        recent_yawns: Yawns within ``fatigue.repeat_window_s``.
+        distracted_s: The distraction timer (``edge_monitor.attention``): away time that short
+            looks back do not clear.
+        away_cause: Why the driver was last away (``face absent`` or ``head turned``).
+        vats_s: Away time within the VATS window.
+        vats_warning: The visual time-sharing warning is latched.
+        asleep: Eyes closed longer than ``attention.sleep_s``.
+        unresponsive: The driver has not answered a closure, warning or alarm yet.
+        negative_emotion: The negative emotion being reported, or None.
+        negative_emotion_s: How long it has been reported.
+        blank_s: How long the picture has been blank or dark.
+        picture: ``blank`` or ``dark``: what is wrong with the picture while ``blank_s`` > 0.
+        degraded_s: How long a found face's landmarks have been unreliable.
+        degraded: Why monitoring is degraded, or None.
+        camera_fault: Why no frame arrived, or None.
+    """
 
     eyes_closed_s: float = 0.0
     perclos: float | None = None
     recent_microsleeps: int = 0
     recent_yawns: int = 0
-    absent_s: float = 0.0
+    distracted_s: float = 0.0
+    away_cause: str = "face absent"
+    vats_s: float = 0.0
+    vats_warning: bool = False
+    asleep: bool = False
+    unresponsive: bool = False
     negative_emotion: str | None = None
     negative_emotion_s: float = 0.0
     blank_s: float = 0.0
+    picture: str = "blank"
+    degraded_s: float = 0.0
+    degraded: str | None = None
     camera_fault: str | None = None
 
 

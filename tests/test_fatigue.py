@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from edge_monitor.config import FatigueConfig
-from edge_monitor.fatigue import AbsenceTracker, EyeClosureTracker, LensTracker, YawnTracker
+from edge_monitor.fatigue import EyeClosureTracker, LensTracker, YawnTracker
 
 CFG = FatigueConfig()
 
@@ -101,17 +101,6 @@ def test_yawn_cut_by_a_lost_face_still_counts_if_long_enough():
     tr = YawnTracker(FatigueConfig(yawn_min_s=1.5))
     events = run(tr, [(0.9, 2.0), (None, 1.0)])
     assert [e.kind for e in events] == ["yawn"]
-
-
-def test_absence_counts_seconds_since_the_face_was_last_seen():
-    tr = AbsenceTracker(reset_after_s=0.1)
-    assert tr.update(0.0, True) == 0.0
-    assert tr.update(1.0, False) == 0.0
-    assert tr.update(4.5, False) == pytest.approx(3.5)
-    assert tr.update(4.55, True) == pytest.approx(3.55)  # a single stray detection: still absent
-    assert tr.update(4.6, False) == pytest.approx(3.6)
-    assert tr.update(5.0, True) == pytest.approx(4.0)
-    assert tr.update(5.11, True) == 0.0  # back for 0.1 s: attentive again
 
 
 def test_a_blank_picture_is_timed():

@@ -223,4 +223,4 @@ def test_pipeline_reads_a_yawn_from_a_turned_face_and_nothing_else(config, emoti
         assert r.turned_face is not None
         assert r.emotion is None and r.eye_closed_prob is None  # frontal-only readings
         assert r.yawn_prob is not None and r.yawn_prob >= 0.5  # a wide-open mouth
-    assert results[-1].driver.absent_s == pytest.approx(0.4)  # turned still counts as absent
+    assert results[-1].driver.distracted_s == pytest.approx(0.4)  # turned still counts as absent

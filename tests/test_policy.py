@@ -25,7 +25,7 @@ def drive(p, states, fps=10.0, start=0.0):
 
 
 def absent_from(t0):
-    return lambda t: DriverState(absent_s=max(0.0, t - t0))
+    return lambda t: DriverState(distracted_s=max(0.0, t - t0))
 
 
 def test_distraction_escalates_notice_warning_alarm_at_3_5_11_s():
@@ -102,7 +102,7 @@ def test_emotion_alone_never_goes_above_notice():
 
 def test_blank_picture_is_a_fault_that_overrides_the_driver_state():
     p = policy(fault_after_s=2.0)
-    blank = lambda t: DriverState(blank_s=t, absent_s=t)  # noqa: E731
+    blank = lambda t: DriverState(blank_s=t, distracted_s=t)  # noqa: E731
     events = drive(p, [(blank, 3.0), (lambda t: DriverState(), 3.0)])
     assert [e.data["level"] for e in events] == ["fault", "ok"]
     assert events[0].t == pytest.approx(2.0, abs=0.11) and "blank" in events[0].data["reason"]
