@@ -7,8 +7,9 @@ between two frames takes the state of the earlier frame, so times do not depend 
 
 * :class:`DistractionTimer` — away time that a short look back does not clear. A look back shorter
   than ``glance_reset_s`` refills it at ``glance_refill_rate`` (openpilot recovers awareness faster
-  than it decays, never all at once); ``glance_reset_s`` on the road clears it. Without this, a
-  driver could keep the monitor quiet by glancing at the road every few seconds.
+  than it decays, never all at once), but never below the level it had reached, so the alert does
+  not drop during a glance; ``glance_reset_s`` on the road clears it. Without this, a driver could
+  keep the monitor quiet by glancing at the road every few seconds.
 * :class:`VatsWindow` — visual attention time-sharing: away time summed over a sliding
   ``vats_window_s``; at ``vats_s`` it latches a warning until ``glance_reset_s`` on the road.
 * :class:`ResponseTracker` — ``sleep`` (eyes closed longer than ``sleep_s``) and ``unresponsive``
@@ -36,15 +37,23 @@ _RANK = {"ok": 0, "notice": 1, "warning": 2, "alarm": 3}
 class DistractionTimer:
     """Seconds of distraction: grows while away, refilled by short looks back, cleared by long ones.
 
+    A short look back refills the timer, but never below the highest level threshold it had reached
+    when the look began: the alert does not drop while the driver glances at the road and looks away
+    again (only ``glance_reset_s`` on the road clears it), and at the alarm threshold it pauses, as
+    openpilot restores no awareness at its red alert.
+
     Args:
         glance_reset_s: Continuous time on the road that clears the timer.
         refill_rate: Seconds taken off per second of a shorter look back (0: the timer pauses).
+        thresholds: The level thresholds (notice, warning, alarm) the refill does not cross.
     """
 
-    def __init__(self, glance_reset_s: float, refill_rate: float) -> None:
+    def __init__(self, glance_reset_s: float, refill_rate: float, thresholds: tuple[float, ...] = ()) -> None:
         self._reset_s = glance_reset_s
         self._refill = refill_rate
+        self._thresholds = tuple(sorted(thresholds))
         self.value_s = 0.0
+        self._floor = 0.0
         self._last: tuple[float, bool | None] | None = None  # (t, away) of the previous frame
         self.road_since: float | None = None  # start of the current look at the road
 
@@ -60,11 +69,13 @@ class DistractionTimer:
             if self._last[1] is True:
                 self.value_s += dt
             elif self._last[1] is False:
-                self.value_s = max(0.0, self.value_s - self._refill * dt)
+                self.value_s = max(self._floor, self.value_s - self._refill * dt)
         if away is False:
-            self.road_since = now if self.road_since is None else self.road_since
+            if self.road_since is None:
+                self.road_since = now
+                self._floor = max((x for x in self._thresholds if x <= self.value_s), default=0.0)
             if now - self.road_since >= self._reset_s:
-                self.value_s = 0.0
+                self.value_s = self._floor = 0.0
         else:
             self.road_since = None  # away, or unknown: a look at the road must be seen to count
         self._last = (now, away)
@@ -221,7 +232,9 @@ class AttentionTracker:
 
     def __init__(self, cfg: AttentionConfig) -> None:
         self._cfg = cfg
-        self._timer = DistractionTimer(cfg.glance_reset_s, cfg.glance_refill_rate)
+        self._timer = DistractionTimer(
+            cfg.glance_reset_s, cfg.glance_refill_rate, (cfg.notice_s, cfg.warning_s, cfg.alarm_s)
+        )
         self._vats = VatsWindow(cfg.vats_window_s, cfg.vats_s)
         self.response = ResponseTracker(cfg)
         self._cause = "face absent"

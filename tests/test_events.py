@@ -159,7 +159,7 @@ def test_rotation_by_size_keeps_n_files_and_loses_nothing_recent(tmp_path):
     assert all((tmp_path / n).stat().st_size <= 400 + 60 for n in ("e.jsonl.1", "e.jsonl.2"))
 
 
-def test_alerts_are_fsynced(tmp_path, monkeypatch):
+def test_alerts_and_urgent_events_are_fsynced(tmp_path, monkeypatch):
     import os
 
     from edge_monitor.outputs.events import EventLog
@@ -171,4 +171,7 @@ def test_alerts_are_fsynced(tmp_path, monkeypatch):
     with EventLog(tmp_path / "e.jsonl") as log:
         log.write(Event("face_found", 0.1, 3))
         log.write(Event("alert", 3.0, 90, {"level": "notice", "previous": "ok", "reason": "r"}))
-    assert len(synced) == 1
+        log.write(Event("microsleep", 4.0, 120, {"start_t": 3.0, "duration_s": 1.0}))
+        log.write(Event("sleep", 6.1, 183, {"start_t": 3.0, "duration_s": 3.1}))
+        log.write(Event("unresponsive", 9.0, 270, {"start_t": 3.0, "duration_s": 6.0, "cause": "c"}))
+    assert len(synced) == 3  # the alert, sleep and unresponsive; not the microsleep

@@ -19,7 +19,7 @@ from typing import Any, Self, TextIO
 import numpy as np
 
 from edge_monitor.errors import OutputError
-from edge_monitor.types import Event
+from edge_monitor.types import URGENT_KINDS, Event
 
 logger = logging.getLogger("edge_monitor.events")
 
@@ -59,7 +59,7 @@ class EventLog:
         path: str | Path,
         max_bytes: int = 0,
         keep: int = 5,
-        sync_kinds: Collection[str] = ("alert",),
+        sync_kinds: Collection[str] = ("alert", *sorted(URGENT_KINDS)),
     ) -> None:
         """Open ``path`` for appending, creating its parent directories.
 
@@ -67,7 +67,8 @@ class EventLog:
             path: The log file.
             max_bytes: Rotate when the file grows past this size (0: never).
             keep: Rotated files kept (``path.1`` is the newest).
-            sync_kinds: Event kinds ``fsync``-ed to the disk as soon as they are written.
+            sync_kinds: Event kinds ``fsync``-ed to the disk as soon as they are written (alerts and
+                the urgent kinds, ``sleep`` and ``unresponsive``).
 
         Raises:
             OutputError: The file cannot be opened.

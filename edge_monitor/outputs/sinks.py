@@ -78,8 +78,10 @@ def describe(event: Event) -> str:
         detail = str(d.get("source", ""))
     elif event.kind == "alert":
         detail = f"{d['previous']} -> {d['level'].upper()}: {d['reason']}"
-    elif event.kind in ("microsleep", "eyes_closed", "yawn"):
+    elif event.kind in ("microsleep", "eyes_closed", "yawn", "sleep", "unresponsive"):
         detail = f"{d['duration_s']:.2f} s from {d['start_t']:.2f} s"
+        if "cause" in d:
+            detail += f" ({d['cause']})"
     elif event.kind == "perclos":
         detail = f"{d['value']:.3f} {'above' if d['above'] else 'back below'} {d['threshold']}"
     elif event.kind == "summary":
