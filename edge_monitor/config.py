@@ -194,7 +194,7 @@ class PolicyConfig:
         10.0, "a negative emotion reported this long raises a notice", lo=1.0, hi=600.0
     )
     fault_after_s: float = spec(
-        2.0, "a blank picture (or no frame) this long is a camera fault", lo=0.2, hi=60.0
+        2.0, "a blank or dark picture (or no frame) this long is a camera fault", lo=0.2, hi=60.0
     )
     blank_frame_std: float = spec(
         4.0, "a frame with less grey-level contrast (std) than this is blank", lo=0.0, hi=50.0
