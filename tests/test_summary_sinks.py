@@ -1,11 +1,12 @@
+import dataclasses
 import io
 
 import numpy as np
 import pytest
 
-from edge_monitor.outputs.sinks import ConsoleSink, ProgressSink, describe
+from edge_monitor.outputs.sinks import ConsoleSink, ProgressSink, describe, state_lines
 from edge_monitor.summary import RunSummary
-from edge_monitor.types import EmotionState, Event, FaceBox, Frame, StepResult
+from edge_monitor.types import DriverState, EmotionState, Event, FaceBox, Frame, StepResult
 
 LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
@@ -43,6 +44,17 @@ def test_describe_is_one_readable_line():
     line = describe(e)
     assert "\n" not in line and "sad (61 %)" in line and "was happy" in line and "frame     12" in line
     assert "last seen at 2.00 s" in describe(Event("face_lost", 2.3, 20, {"last_seen_t": 2.0}))
+    cause = "no look back 3.0 s after a distraction warning"
+    line = describe(Event("unresponsive", 10.0, 100, {"start_t": 2.0, "duration_s": 8.0, "cause": cause}))
+    assert "8.00 s from 2.00 s (no look back 3.0 s after a distraction warning)" in line
+
+
+def test_state_lines_show_the_distraction_timer_and_vats():
+    r = dataclasses.replace(
+        result(0), driver=DriverState(distracted_s=4.2, vats_s=7.5, away_cause="face absent")
+    )
+    assert "distracted 4.2 s  VATS 7.5 s (face absent)" in state_lines(r)
+    assert not any("distracted" in line for line in state_lines(result(0)))
 
 
 def test_console_prints_each_event():

@@ -47,6 +47,8 @@ def state_lines(result: StepResult) -> list[str]:
         lines.append(f"eyes: P(closed) {result.eye_closed_prob:.2f}{closed}")
     if result.yawn_prob is not None:
         lines.append(f"mouth: P(yawn) {result.yawn_prob:.2f}")
+    if d.distracted_s > 0 or d.vats_s > 0:
+        lines.append(f"distracted {d.distracted_s:.1f} s  VATS {d.vats_s:.1f} s ({d.away_cause})")
     perclos = "-" if d.perclos is None else f"{d.perclos:.2f}"
     lines.append(f"PERCLOS {perclos}  blinks {result.stats.blinks}  yawns {result.stats.yawns}")
     return lines
