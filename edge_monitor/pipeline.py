@@ -118,11 +118,13 @@ class Pipeline:
     def camera_fault(self, now: float, frame: int, reason: str) -> list[Event]:
         """No frame this time (the camera hung, failed or returned nothing): raise ``fault``.
 
-        The fault clears with the next frame that arrives (after the policy's recovery time).
+        The fault clears with the next frame that arrives (after the policy's recovery time). The
+        time without frames is neither distraction nor attention: the attention timers pause.
         """
+        _, events = self._attention.update(now, frame, None, self._closure.closed_s)
         self._driver = dataclasses.replace(self._driver, camera_fault=reason)
         alert = self._policy.evaluate(now, frame, self._driver)
-        return [alert] if alert is not None else []
+        return [*events, alert] if alert is not None else events
 
     @property
     def level(self) -> str:

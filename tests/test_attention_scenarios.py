@@ -169,3 +169,23 @@ def test_dark_picture_is_a_fault_not_distraction(tmp_path, footage):
     assert levels(alerts) == ["fault", "ok"]
     assert alerts[0][0] == pytest.approx(2.0 + 2.0, abs=TOL)
     assert alerts[0][2].startswith("camera picture dark")
+
+
+def test_time_without_frames_is_not_distraction(footage, config, emotion_classifier):
+    """A camera that stops delivering frames pauses the attention timers (it is a fault, not away)."""
+    from edge_monitor.faces import build_face_tracker
+    from edge_monitor.pipeline import Pipeline
+    from edge_monitor.sources.base import make_frame
+
+    pipeline = Pipeline(build_face_tracker(config.detector, config.face), emotion_classifier, config)
+    none = footage["none"]
+    results, faults = [], []
+    for i in range(20):  # 2 s without a face
+        results.append(pipeline.step(make_frame(none[i], i / FPS, i)))
+    for k in range(10):  # then 5 s without frames
+        faults += pipeline.camera_fault(2.0 + 0.5 * k, 19, "timed out")
+    for i in range(5):  # and frames again, still no face
+        results.append(pipeline.step(make_frame(none[20 + i], 7.0 + i / FPS, 20 + i)))
+    assert [e.data["level"] for e in faults if e.kind == "alert"] == ["fault"]
+    assert results[19].driver.distracted_s == pytest.approx(1.9)
+    assert results[-1].driver.distracted_s == pytest.approx(2.0 + 0.4)  # not 7.4: the 5 s gap is unknown
