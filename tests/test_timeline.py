@@ -32,6 +32,7 @@ def test_timeline_png_is_written_on_close(tmp_path):
     for i in range(50):
         sink.on_frame(result(i, "happy" if i < 20 else ("sad" if i < 40 else None)))
     sink.on_event(Event("face_lost", 4.3, 43, {"last_seen_t": 4.0}))
+    sink.on_event(Event("unresponsive", 4.5, 45, {"start_t": 1.0, "duration_s": 3.5, "cause": "c"}))
     sink.close()
     sink.close()
     img = cv2.imread(str(out))

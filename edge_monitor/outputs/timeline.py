@@ -77,7 +77,16 @@ class TimelineSink(Sink):
         self._closed = False
 
     def on_event(self, event: Event) -> None:
-        if event.kind in ("face_found", "face_lost", "emotion", "yawn", "microsleep", "eyes_closed"):
+        if event.kind in (
+            "face_found",
+            "face_lost",
+            "emotion",
+            "yawn",
+            "microsleep",
+            "eyes_closed",
+            "sleep",
+            "unresponsive",
+        ):
             self._events.append(event)
 
     def on_frame(self, result: StepResult) -> None:
@@ -164,6 +173,10 @@ class TimelineSink(Sink):
             if level != "ok":
                 t1 = t[i + 1] if i + 1 < len(t) else t[i]
                 ax_level.axvspan(t[i], t1, color=_LEVEL_COLOURS[level], alpha=0.35, lw=0)
+        for e in self._events:  # the urgent events, marked where they were raised
+            if e.kind in ("sleep", "unresponsive"):
+                ax_level.axvline(e.t, color="#111", ls="--", lw=1)
+                ax_level.text(e.t, 3.0, f" {e.kind}", fontsize=7, va="top")
         ax_level.set_yticks(list(_LEVEL_Y.values()), list(_LEVEL_Y))
         ax_level.set_ylim(-1.5, 3.5)
         ax_level.set_xlabel("time (s)")
