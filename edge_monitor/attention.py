@@ -137,8 +137,6 @@ class ResponseTracker:
         self._alarm_since: float | None = None  # onset of the current attention alarm
         self.asleep = False
         self.unresponsive = False
-        self.sleeps = 0
-        self.unresponsive_episodes = 0
 
     def update(
         self, now: float, frame: int, away: bool | None, eyes_closed_s: float, attention_level: str
@@ -172,7 +170,6 @@ class ResponseTracker:
             self.asleep = False
         elif eyes_closed_s > c.sleep_s and not self.asleep:
             self.asleep = True
-            self.sleeps += 1
             events.append(Event("sleep", now, frame, _span(closed_from, now)))
 
         cause = start = None
@@ -191,7 +188,6 @@ class ResponseTracker:
                 self.unresponsive = False  # the driver answered: eyes open, watching the road
         elif not self.unresponsive:
             self.unresponsive = True
-            self.unresponsive_episodes += 1
             events.append(Event("unresponsive", now, frame, {**_span(start, now), "cause": cause}))
         return events
 
