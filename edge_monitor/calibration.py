@@ -1,0 +1,127 @@
+"""Per-driver calibration: the driver's own open-eye, resting-mouth and straight-ahead levels.
+
+Narrow eyes, glasses and a camera mounted off to one side make fixed thresholds wrong for many
+drivers. :class:`DriverCalibration` learns the driver's levels from attentive frames (face well
+seen, eyes open by the eye model, head roughly towards the camera) as medians, which one laugh or
+glance cannot move. It is calibrated after ``learn_s`` seconds of such frames; until then the
+conservative defaults of :class:`edge_monitor.config.CalibrationConfig` apply. Afterwards the
+medians keep following the latest ``window_s`` of attentive time (a slow refresh: a new driver,
+or a camera knocked aside, is learnt within minutes). Pure: the time is passed in.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from edge_monitor.config import CalibrationConfig
+from edge_monitor.types import FaceGeometry
+
+# Attentive frames further apart than this are not continuous attentive time.
+MAX_FRAME_GAP_S = 0.5
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The driver's own levels (the defaults until calibrated).
+
+    Attributes:
+        calibrated: Whether the levels are the driver's own (False: the configured defaults).
+        ear: Open-eye aspect ratio (mean of both eyes).
+        mouth_open: Resting inner-lip opening over mouth width.
+        mouth_width: Resting mouth width over the outer-eye-corner distance.
+        yaw_deg: Straight-ahead head yaw as the camera sees it.
+        pitch_deg: Straight-ahead head pitch as the camera sees it.
+        learnt_s: Attentive time learnt from so far.
+    """
+
+    calibrated: bool
+    ear: float
+    mouth_open: float
+    mouth_width: float
+    yaw_deg: float
+    pitch_deg: float
+    learnt_s: float = 0.0
+
+    @property
+    def state(self) -> str:
+        """``calibrated`` or ``calibrating`` (for STATUS and the summary)."""
+        return "calibrated" if self.calibrated else "calibrating"
+
+    def to_record(self) -> dict:
+        """The levels as a JSON-serialisable dict (summary event)."""
+        return {
+            "state": self.state,
+            "learnt_s": round(self.learnt_s, 2),
+            "ear": round(self.ear, 4),
+            "mouth_open": round(self.mouth_open, 4),
+            "mouth_width": round(self.mouth_width, 4),
+            "yaw_deg": round(self.yaw_deg, 2),
+            "pitch_deg": round(self.pitch_deg, 2),
+        }
+
+
+def default_baseline(cfg: CalibrationConfig) -> Baseline:
+    """The conservative levels used until the driver is calibrated (head straight at the camera)."""
+    return Baseline(False, cfg.default_ear, cfg.default_mouth_open, cfg.default_mouth_width, 0.0, 0.0)
+
+
+class DriverCalibration:
+    """Learns :class:`Baseline` from attentive frames.
+
+    Args:
+        cfg: Calibration settings.
+    """
+
+    def __init__(self, cfg: CalibrationConfig) -> None:
+        self._cfg = cfg
+        self._samples: deque[tuple[float, float, float, float, float, float]] = deque()
+        self._last_sample_t: float | None = None
+        self._last_attentive_t: float | None = None
+        self.learnt_s = 0.0
+        self.baseline = default_baseline(cfg)
+
+    def attentive(self, geometry: FaceGeometry, closed_prob: float | None) -> bool:
+        """Whether a frame may be learnt from: face well seen, eyes open, head towards the camera.
+
+        Args:
+            geometry: The landmark reading of the frame.
+            closed_prob: The eye model's P(closed), or None when it did not run (not a veto).
+        """
+        c = self._cfg
+        return (
+            geometry.presence >= c.min_presence
+            and (closed_prob is None or closed_prob <= c.open_eye_max_prob)
+            and abs(geometry.yaw_deg) <= c.max_yaw_deg
+            and abs(geometry.pitch_deg) <= c.max_pitch_deg
+        )
+
+    def update(self, now: float, geometry: FaceGeometry | None, closed_prob: float | None) -> Baseline:
+        """Feed one frame (``geometry`` None: no landmarks); returns the current baseline."""
+        if geometry is None or not self.attentive(geometry, closed_prob):
+            return self.baseline
+        if self._last_attentive_t is not None and 0 < now - self._last_attentive_t <= MAX_FRAME_GAP_S:
+            self.learnt_s += now - self._last_attentive_t
+        self._last_attentive_t = now
+        if self._last_sample_t is not None and now - self._last_sample_t < self._cfg.sample_interval_s:
+            return self._with_learnt()
+        self._last_sample_t = now
+        g = geometry
+        ear = 0.5 * (g.ear_left + g.ear_right)
+        self._samples.append((now, ear, g.mouth_open, g.mouth_width, g.yaw_deg, g.pitch_deg))
+        while self._samples and self._samples[0][0] < now - self._cfg.window_s:
+            self._samples.popleft()
+        if self.learnt_s >= self._cfg.learn_s:
+            med = np.median(np.asarray(self._samples, np.float64)[:, 1:], axis=0)
+            self.baseline = Baseline(True, *(float(v) for v in med), learnt_s=self.learnt_s)
+        return self._with_learnt()
+
+    def _with_learnt(self) -> Baseline:
+        b = self.baseline
+        if b.learnt_s != self.learnt_s:
+            self.baseline = Baseline(
+                b.calibrated, b.ear, b.mouth_open, b.mouth_width, b.yaw_deg, b.pitch_deg, self.learnt_s
+            )
+        return self.baseline
