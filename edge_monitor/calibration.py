@@ -5,62 +5,22 @@ drivers. :class:`DriverCalibration` learns the driver's levels from attentive fr
 seen, eyes open by the eye model, head roughly towards the camera) as medians, which one laugh or
 glance cannot move. It is calibrated after ``learn_s`` seconds of such frames; until then the
 conservative defaults of :class:`edge_monitor.config.CalibrationConfig` apply. Afterwards the
-medians keep following the latest ``window_s`` of attentive time (a slow refresh: a new driver,
+medians keep following the attentive frames of the latest ``window_s`` (a slow refresh: a new driver,
 or a camera knocked aside, is learnt within minutes). Pure: the time is passed in.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 
 from edge_monitor.config import CalibrationConfig
-from edge_monitor.types import FaceGeometry
+from edge_monitor.types import Baseline, FaceGeometry
 
 # Attentive frames further apart than this are not continuous attentive time.
 MAX_FRAME_GAP_S = 0.5
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """The driver's own levels (the defaults until calibrated).
-
-    Attributes:
-        calibrated: Whether the levels are the driver's own (False: the configured defaults).
-        ear: Open-eye aspect ratio (mean of both eyes).
-        mouth_open: Resting inner-lip opening over mouth width.
-        mouth_width: Resting mouth width over the outer-eye-corner distance.
-        yaw_deg: Straight-ahead head yaw as the camera sees it.
-        pitch_deg: Straight-ahead head pitch as the camera sees it.
-        learnt_s: Attentive time learnt from so far.
-    """
-
-    calibrated: bool
-    ear: float
-    mouth_open: float
-    mouth_width: float
-    yaw_deg: float
-    pitch_deg: float
-    learnt_s: float = 0.0
-
-    @property
-    def state(self) -> str:
-        """``calibrated`` or ``calibrating`` (for STATUS and the summary)."""
-        return "calibrated" if self.calibrated else "calibrating"
-
-    def to_record(self) -> dict:
-        """The levels as a JSON-serialisable dict (summary event)."""
-        return {
-            "state": self.state,
-            "learnt_s": round(self.learnt_s, 2),
-            "ear": round(self.ear, 4),
-            "mouth_open": round(self.mouth_open, 4),
-            "mouth_width": round(self.mouth_width, 4),
-            "yaw_deg": round(self.yaw_deg, 2),
-            "pitch_deg": round(self.pitch_deg, 2),
-        }
 
 
 def default_baseline(cfg: CalibrationConfig) -> Baseline:
@@ -119,9 +79,6 @@ class DriverCalibration:
         return self._with_learnt()
 
     def _with_learnt(self) -> Baseline:
-        b = self.baseline
-        if b.learnt_s != self.learnt_s:
-            self.baseline = Baseline(
-                b.calibrated, b.ear, b.mouth_open, b.mouth_width, b.yaw_deg, b.pitch_deg, self.learnt_s
-            )
+        if self.baseline.learnt_s != self.learnt_s:
+            self.baseline = dataclasses.replace(self.baseline, learnt_s=self.learnt_s)
         return self.baseline

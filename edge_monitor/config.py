@@ -166,9 +166,9 @@ class FatigueConfig:
         hi=2.0,
     )
     yawn_reopen_s: float = spec(
-        0.1,
-        "a yawn ends only after the mouth is seen less open this long (short: the pauses between"
-        " a talking driver's words must end a run)",
+        0.0,
+        "a yawn ends only after the mouth is seen less open this long (0: at the first such frame;"
+        " the pauses between a talking driver's words must end a run)",
         lo=0.0,
         hi=2.0,
     )
@@ -228,7 +228,10 @@ class CalibrationConfig:
     """The driver's own open-eye, closed-mouth and straight-ahead levels, learnt from attentive frames."""
 
     learn_s: float = spec(
-        5.0, "attentive face time needed before the driver's own levels replace the defaults", lo=0.5, hi=600.0
+        5.0,
+        "attentive face time needed before the driver's own levels replace the defaults",
+        lo=0.5,
+        hi=600.0,
     )
     window_s: float = spec(
         300.0,
@@ -240,17 +243,28 @@ class CalibrationConfig:
         0.2, "at most one frame per this many seconds is kept for the medians", lo=0.0, hi=5.0
     )
     max_yaw_deg: float = spec(
-        35.0, "frames with the head turned further than this from the camera are not learnt from", lo=5.0, hi=90.0
+        35.0,
+        "frames with the head turned further than this from the camera are not learnt from",
+        lo=5.0,
+        hi=90.0,
     )
     max_pitch_deg: float = spec(
-        30.0, "frames with the head tilted further than this from the camera are not learnt from", lo=5.0, hi=90.0
+        30.0,
+        "frames with the head tilted further than this from the camera are not learnt from",
+        lo=5.0,
+        hi=90.0,
     )
     open_eye_max_prob: float = spec(
         0.3, "frames whose eye-model P(closed) is above this are not learnt from", lo=0.0, hi=1.0
     )
-    min_presence: float = spec(0.7, "frames with a lower landmark face score are not learnt from", lo=0.0, hi=1.0)
+    min_presence: float = spec(
+        0.7, "frames with a lower landmark face score are not learnt from", lo=0.0, hi=1.0
+    )
     default_ear: float = spec(
-        0.25, "open-eye aspect ratio assumed until calibrated (narrow-eyed: closures need a lower ratio)", lo=0.05, hi=1.0
+        0.25,
+        "open-eye aspect ratio assumed until calibrated (narrow-eyed: closures need a lower ratio)",
+        lo=0.05,
+        hi=1.0,
     )
     default_mouth_open: float = spec(
         0.05, "resting inner-lip opening over mouth width assumed until calibrated", lo=0.0, hi=1.0

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edge_monitor.calibration import Baseline, DriverCalibration
+from edge_monitor.calibration import DriverCalibration
 from edge_monitor.config import Config
-from edge_monitor.types import FaceGeometry
+from edge_monitor.types import Baseline, FaceGeometry
 
 YAWN_PROB = 0.5  # P(yawn) at which the yawn model says "wide open"
 

@@ -81,6 +81,7 @@ class _RunTimer:
                 self.start = self._first_no = None
         return ended
 
+
 class EyeClosureTracker:
     """Eye closures over time from a per-frame closed probability.
 
