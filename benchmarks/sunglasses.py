@@ -81,8 +81,9 @@ def eye_squares_finder(cfg: Config):
     detector = HaarFaceDetector(cfg.detector)
     landmarker = None
     try:
-        from edge_monitor.eyes import landmark_eye_boxes
         from edge_monitor.landmarks import load_landmarker
+
+        from edge_monitor.eyes import landmark_eye_boxes
 
         landmarker = load_landmarker(cfg)
     except Exception:  # no landmark stage in this build, or its model is missing
