@@ -2,8 +2,8 @@
 
 Narrow eyes, glasses and a camera mounted off to one side make fixed thresholds wrong for many
 drivers. :class:`DriverCalibration` learns the driver's levels from attentive frames (face well
-seen, eyes open by the eye model, head roughly towards the camera) as medians, which one laugh or
-glance cannot move. It is calibrated after ``learn_s`` seconds of such frames; until then the
+seen, eyes open by the eye model, head roughly towards the camera) as medians (the lower quartile for
+the mouth, which talking keeps open half the time), which one laugh or glance cannot move. It is calibrated after ``learn_s`` seconds of such frames; until then the
 conservative defaults of :class:`edge_monitor.config.CalibrationConfig` apply. Afterwards the
 medians keep following the attentive frames of the latest ``window_s`` (a slow refresh: a new driver,
 or a camera knocked aside, is learnt within minutes). Pure: the time is passed in.
@@ -21,6 +21,7 @@ from edge_monitor.types import Baseline, FaceGeometry
 
 # Attentive frames further apart than this are not continuous attentive time.
 MAX_FRAME_GAP_S = 0.5
+MOUTH_REST_PERCENTILE = 25.0
 
 
 def default_baseline(cfg: CalibrationConfig) -> Baseline:
@@ -74,8 +75,12 @@ class DriverCalibration:
         while self._samples and self._samples[0][0] < now - self._cfg.window_s:
             self._samples.popleft()
         if self.learnt_s >= self._cfg.learn_s:
-            med = np.median(np.asarray(self._samples, np.float64)[:, 1:], axis=0)
-            self.baseline = Baseline(True, *(float(v) for v in med), learnt_s=self.learnt_s)
+            values = np.asarray(self._samples, np.float64)[:, 1:]
+            levels = np.median(values, axis=0)
+            # The closed-mouth level: a talking or laughing driver's mouth is open half the time,
+            # so the median would be a talking level; the lower quartile is the mouth at rest.
+            levels[1] = np.percentile(values[:, 1], MOUTH_REST_PERCENTILE)
+            self.baseline = Baseline(True, *(float(v) for v in levels), learnt_s=self.learnt_s)
         return self._with_learnt()
 
     def _with_learnt(self) -> Baseline:

@@ -122,7 +122,7 @@ class EyesConfig:
         False, "average each eye crop with its mirror image (2x eye-model cost, 0.06 ms per crop)"
     )
     ear_closed_ratio: float = spec(
-        0.6,
+        0.75,
         "with face landmarks, the eyes count as closed only when the eye model says so and the eye"
         " aspect ratio is below this share of the driver's open-eye level",
         lo=0.1,
@@ -173,17 +173,17 @@ class FatigueConfig:
         hi=2.0,
     )
     yawn_open_min: float = spec(
-        0.6,
+        0.25,
         "with face landmarks, a yawning mouth's inner-lip opening over its width is at least this"
-        " (taller than a talking or laughing mouth)",
+        " (a laughing mouth stays under it; talking reaches it only for moments)",
         lo=0.1,
         hi=3.0,
     )
     yawn_open_margin: float = spec(
-        0.35, "... and at least this far above the driver's closed-mouth level", lo=0.0, hi=3.0
+        0.15, "... and at least this far above the driver's closed-mouth level", lo=0.0, hi=3.0
     )
     yawn_max_width_ratio: float = spec(
-        1.15,
+        1.4,
         "a mouth wider than this times the driver's resting width is a laugh or a smile, not a yawn",
         lo=1.0,
         hi=3.0,
@@ -261,7 +261,7 @@ class CalibrationConfig:
         0.7, "frames with a lower landmark face score are not learnt from", lo=0.0, hi=1.0
     )
     default_ear: float = spec(
-        0.25,
+        0.28,
         "open-eye aspect ratio assumed until calibrated (narrow-eyed: closures need a lower ratio)",
         lo=0.05,
         hi=1.0,
@@ -270,7 +270,7 @@ class CalibrationConfig:
         0.05, "resting inner-lip opening over mouth width assumed until calibrated", lo=0.0, hi=1.0
     )
     default_mouth_width: float = spec(
-        0.8, "resting mouth width over outer-eye-corner distance assumed until calibrated", lo=0.1, hi=3.0
+        0.58, "resting mouth width over outer-eye-corner distance assumed until calibrated", lo=0.1, hi=3.0
     )
 
 

@@ -89,10 +89,14 @@ class DriverDecisions:
 
     Args:
         cfg: The configuration (``eyes``, ``fatigue``, ``attention``, ``calibration``).
+        landmarks: Whether a landmark stage runs. With one, a face it rejected (face score under
+            ``landmarks.min_presence``: a hand over the face, a false box) has unknown eyes and
+            mouth; without one, the eye and yawn models decide alone.
     """
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, landmarks: bool = False) -> None:
         self._cfg = cfg
+        self._landmarks = landmarks
         self.calibration = DriverCalibration(cfg.calibration)
         self._hidden = _Switch(cfg.eyes.hidden_after_s)
 
@@ -104,6 +108,8 @@ class DriverDecisions:
     def mouth_wide(self, g: FaceGeometry | None, yawn_prob: float | None, b: Baseline) -> bool | None:
         """Whether the mouth is open as in a yawn (None: not seen)."""
         if g is None:
+            if self._landmarks:
+                return None  # the landmark stage rejected the face: the mouth is not seen
             return None if yawn_prob is None else yawn_prob >= YAWN_PROB
         f = self._cfg.fatigue
         if g.presence < f.yawn_min_presence:
@@ -138,7 +144,7 @@ class DriverDecisions:
             state = HIDDEN
         elif away:
             state = AWAY
-        elif closed_prob is None:
+        elif closed_prob is None or (self._landmarks and geometry is None):
             state = UNSEEN
         else:
             closed = closed_prob >= self._cfg.eyes.closed_threshold
