@@ -89,6 +89,18 @@ class DetectorConfig:
 
 
 @dataclass(frozen=True)
+class LandmarksConfig:
+    """Face landmarks (468 points) on the driver's face: eye/mouth geometry, head pose, crops."""
+
+    enabled: bool = spec(True, "run the landmark model on the driver's face every frame")
+    model: str = spec("", "face-landmark .tflite; empty = the fetched face_landmark.tflite")
+    min_presence: float = spec(
+        0.5, "landmarks with a lower face score are rejected (no geometry this frame)", lo=0.0, hi=1.0
+    )
+    margin: float = spec(0.25, "crop margin per side, as a fraction of the face box", lo=0.0, hi=1.0)
+
+
+@dataclass(frozen=True)
 class FaceConfig:
     """Debouncing of face presence, so one missed detection is not a lost face."""
 
@@ -337,6 +349,7 @@ class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+    landmarks: LandmarksConfig = field(default_factory=LandmarksConfig)
     face: FaceConfig = field(default_factory=FaceConfig)
     emotion: EmotionConfig = field(default_factory=EmotionConfig)
     eyes: EyesConfig = field(default_factory=EyesConfig)
@@ -526,6 +539,7 @@ __all__ = [
     "FaceConfig",
     "FatigueConfig",
     "GpioConfig",
+    "LandmarksConfig",
     "ModelsConfig",
     "PolicyConfig",
     "SnapshotsConfig",
