@@ -141,14 +141,14 @@ class EyesConfig:
         hi=1.0,
     )
     hidden_dark_ratio: float = spec(
-        0.5,
+        0.38,
         "an eye region darker than this share of the cheeks' brightness, with little contrast, is"
         " hidden (dark sunglasses): eye state unknown",
         lo=0.05,
         hi=1.0,
     )
     hidden_max_std: float = spec(
-        22.0, "grey-level standard deviation an eye region hidden by sunglasses stays under", lo=1.0, hi=80.0
+        26.0, "grey-level standard deviation an eye region hidden by sunglasses stays under", lo=1.0, hi=80.0
     )
     hidden_after_s: float = spec(
         0.5, "eyes seen hidden (or visible again) this long switches the eye state", lo=0.0, hi=10.0

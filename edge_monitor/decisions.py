@@ -11,8 +11,8 @@ closed eyes and a laughing mouth, or a hand over it, as a yawn. With the face la
 * **Eyes closed**: the eye model says closed *and* the eye aspect ratio is below
   ``eyes.ear_closed_ratio`` of the driver's open-eye level (a squint keeps more of it).
 * **Eyes hidden** (dark sunglasses): the eye regions much darker than the cheeks and flat
-  (:func:`edge_monitor.eyes.eye_visibility`), sustained ``eyes.hidden_after_s``: eye state unknown,
-  so no closure, no blink, and PERCLOS pauses.
+  (:func:`edge_monitor.eyes.eye_darkness`). Any such frame has an unknown eye state (no closure,
+  no blink, PERCLOS pauses); sustained ``eyes.hidden_after_s`` it is reported (``eyes_hidden``).
 * **Mouth wide open** (a yawn frame): opening ≥ ``fatigue.yawn_open_min`` and
   ``yawn_open_margin`` above the driver's resting level, not wider than
   ``yawn_max_width_ratio`` times the resting width (a laugh widens the mouth), the landmark face
@@ -134,13 +134,13 @@ class DriverDecisions:
             geometry: The landmark reading, or None (no face, or no landmark model).
             closed_prob: The eye model's mean P(closed), or None (no eye crops).
             yawn_prob: The yawn model's P(yawn), or None (no mouth crop).
-            eyes_dark: This frame's raw sunglasses check (:func:`edge_monitor.eyes.eye_visibility`),
+            eyes_dark: This frame's raw sunglasses check (:func:`edge_monitor.eyes.eyes_look_hidden`),
                 None when the eyes were not looked at.
         """
         b = self.calibration.update(now, geometry, closed_prob)
         hidden = self._hidden.update(now, eyes_dark)
         away = geometry is not None and self.looking_away(geometry, b)
-        if hidden:
+        if hidden or eyes_dark:  # a dark frame is not read as closed while the switch waits
             state = HIDDEN
         elif away:
             state = AWAY

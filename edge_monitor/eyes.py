@@ -236,6 +236,10 @@ def load_eye_estimator(cfg: Config) -> EyeStateEstimator:
     return EyeStateEstimator(clf, cfg.eyes)
 
 
+# The cheek reference square sits this many eye-square sides below the eye square: below a
+# sunglass lens (large lenses reach 1.2 sides down), above the mouth.
+CHEEK_DROP = 1.6
+
 # MediaPipe face-mesh indices of the eye corners (image-left eye first: outer, inner).
 EYE_CORNERS = ((33, 133), (362, 263))
 
@@ -258,8 +262,8 @@ def landmark_eye_boxes(points: np.ndarray) -> tuple[FaceBox, FaceBox]:
 def eye_darkness(gray: np.ndarray, eyes: tuple[FaceBox, FaceBox]) -> tuple[float, float] | None:
     """How dark and flat the eye regions are: the raw sunglasses check.
 
-    Each eye square is compared with the cheek below it (the same square moved down by 1.3 of
-    its side, below a sunglass lens): dark sunglasses make the eye region much darker than the
+    Each eye square is compared with the cheek below it (the same square moved down by
+    :data:`CHEEK_DROP` of its side, below a sunglass lens): dark sunglasses make the eye region much darker than the
     skin and featureless, while an open or closed eye keeps its lids, lashes, iris and the white
     of the eye.
 
@@ -275,7 +279,7 @@ def eye_darkness(gray: np.ndarray, eyes: tuple[FaceBox, FaceBox]) -> tuple[float
     h, w = gray.shape[:2]
     ratios, stds = [], []
     for box in eyes:
-        cheek = FaceBox(box.x, box.y + round(1.3 * box.h), box.w, box.h)
+        cheek = FaceBox(box.x, box.y + round(CHEEK_DROP * box.h), box.w, box.h)
         if not (usable(box, w, h) and usable(cheek, w, h)):
             continue
         eye_px, cheek_px = crop(gray, box), crop(gray, cheek)

@@ -230,10 +230,10 @@ class Pipeline:
         """This frame's raw sunglasses check on the eye squares (landmark-centred when possible)."""
         if geometry is not None:
             squares = landmark_eye_boxes(geometry.points)
-        elif box is not None:
+        elif box is not None and self._landmarks is None:
             squares = eye_boxes(box)
         else:
-            return None
+            return None  # no face, or the landmark stage rejected it: not looked at
         return eyes_look_hidden(eye_darkness(gray, squares), self._eyes_cfg)
 
     def _reading_events(self, now: float, index: int, reading: Reading) -> list[Event]:
