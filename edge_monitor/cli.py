@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     )
     yawns = YawnEstimator(load_classifier(model_path(cfg.models.yawn, "yawn"), threads=threads))
     landmarks = load_landmarker(cfg)
-    tracker = build_face_tracker(cfg.detector, cfg.face)
+    tracker = build_face_tracker(cfg.detector, cfg.face, threads)
     pipeline = Pipeline(tracker, classifier, cfg, eyes=eyes, yawns=yawns, landmarks=landmarks)
     stop = threading.Event()
     source = open_source(args, cfg, stop)

@@ -210,10 +210,14 @@ class FaceLandmarker:
             self._interp = None
 
 
-def load_landmarker(cfg: Config) -> FaceLandmarker | None:
-    """The landmark stage of a config (``landmarks``), or None when ``landmarks.enabled`` is off."""
+def load_landmarker(cfg: Config, threads: int | None = None) -> FaceLandmarker | None:
+    """The landmark stage of a config (``landmarks``), or None when ``landmarks.enabled`` is off.
+
+    ``threads`` overrides ``models.threads`` (benchmarks).
+    """
     lcfg: LandmarksConfig = cfg.landmarks
     if not lcfg.enabled:
         return None
     path = thirdparty_model_path(lcfg.model, MODEL_NAME)
-    return FaceLandmarker(path, lcfg.margin, lcfg.min_presence, threads=cfg.models.threads)
+    threads = cfg.models.threads if threads is None else threads
+    return FaceLandmarker(path, lcfg.margin, lcfg.min_presence, threads=threads)

@@ -129,7 +129,7 @@ class Pipeline:
         """Process one frame."""
         now, index, gray = frame.t, frame.index, frame.gray
         lap = self._lap
-        box, detected = self._faces.update(gray, now)
+        box, detected = self._faces.update(gray, now, frame.bgr)
         lap("face_detect")
         events: list[Event] = []
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from edge_monitor.errors import ModelNotFoundError
-from edge_monitor.paths import FETCH_COMMAND, thirdparty_model_path
+from edge_monitor.paths import FETCH_COMMAND, shipped_models_dir, thirdparty_model_path
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -26,14 +26,16 @@ fetch = _script()
 
 
 def require_fetched() -> Path:
-    """models/thirdparty as the install paths leave it; skipped when not fetched (a failure in CI)."""
-    left = fetch.problems()
+    """The third-party models where edge-monitor finds them (the checkout's models/thirdparty, or
+    the installed package's); skipped when not fetched (a failure under CI=true)."""
+    dest = shipped_models_dir() / "thirdparty"
+    left = fetch.problems(dest)
     if left:
         msg = f"third-party models not fetched ({left[0]}); run: {FETCH_COMMAND}"
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI: {msg}")
         pytest.skip(msg)
-    return fetch.DEST
+    return dest
 
 
 def _wheel_from(src: Path, path: Path, tamper: str | None = None) -> Path:
