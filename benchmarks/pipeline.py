@@ -50,8 +50,9 @@ from conversion.paths import shared_dir
 from edge_monitor.config import Config, DetectorConfig, FaceConfig, GpioConfig
 from edge_monitor.crops import crop, model_input, resize_to
 from edge_monitor.eyes import EyeStateEstimator
-from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector, cascade_path
+from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector, build_detectors, cascade_path
 from edge_monitor.inference import load_classifier
+from edge_monitor.landmarks import load_landmarker
 from edge_monitor.mouth import YawnEstimator
 from edge_monitor.outputs.events import EventLog
 from edge_monitor.outputs.gpio import open_alert_output
@@ -216,13 +217,23 @@ class Device:
         self.emotion = load_classifier(models / "emotion.tflite", threads=threads)
         self.eyes = EyeStateEstimator(load_classifier(models / "eye_state.tflite", threads=threads), cfg.eyes)
         self.yawns = YawnEstimator(load_classifier(models / "yawn.tflite", threads=threads))
-        self.detector = HaarFaceDetector(cfg.detector)
-        self.turned = HaarFaceDetector.turned(cfg.detector)
+        # The detector of detector.kind (and Haar's turned-face cascade), built once; a fresh
+        # tracker per run reuses it.
+        self.detector, self.turned = build_detectors(cfg.detector, threads)
+        self.landmarks = load_landmarker(cfg, threads)
 
     def run(self, source, clock: FrameClock, log_path: Path, max_frames: int | None = None) -> TimedSinks:
         """One run of the daemon's loop over ``source``; returns the timed sinks (face flags)."""
         tracker = DriverFaceTracker(self.detector, self.cfg.detector, self.cfg.face, self.turned)
-        pipeline = Pipeline(tracker, self.emotion, self.cfg, eyes=self.eyes, yawns=self.yawns, timer=clock)
+        pipeline = Pipeline(
+            tracker,
+            self.emotion,
+            self.cfg,
+            eyes=self.eyes,
+            yawns=self.yawns,
+            timer=clock,
+            landmarks=self.landmarks,
+        )
         gpio = GpioConfig(mode="mock")
         sinks = [
             EventLogSink(EventLog(log_path, self.cfg.events.max_bytes, self.cfg.events.keep)),
@@ -234,8 +245,9 @@ class Device:
         return timed
 
     def close(self) -> None:
-        for model in (self.emotion, self.eyes, self.yawns):
-            model.close()
+        for model in (self.emotion, self.eyes, self.yawns, self.landmarks, self.detector):
+            if hasattr(model, "close"):
+                model.close()
 
 
 def _clip_paths(names: list[str]) -> list[Path]:
@@ -446,7 +458,15 @@ def part_soak(clip: Path, seconds: float, interval_s: float, warmup_s: float) ->
             AlertOutputSink(open_alert_output(gpio)),
         ]
         tracker = DriverFaceTracker(device.detector, cfg.detector, cfg.face, device.turned)
-        pipeline = Pipeline(tracker, device.emotion, cfg, eyes=device.eyes, yawns=device.yawns, timer=clock)
+        pipeline = Pipeline(
+            tracker,
+            device.emotion,
+            cfg,
+            eyes=device.eyes,
+            yawns=device.yawns,
+            timer=clock,
+            landmarks=device.landmarks,
+        )
         summary = Runner(TimedSource(source, clock), pipeline, [TimedSinks(sinks, clock), Sampler()]).run()
         loops = source.loops
     device.close()

@@ -202,7 +202,7 @@ class AttentionState:
 
     Attributes:
         distracted_s: The distraction timer (away time not cleared by short looks back).
-        cause: What made the driver away last (``face absent`` or ``head turned``).
+        cause: What made the driver away last (``face absent`` or ``looking away``).
         vats_s: Away time within the VATS window.
         vats_warning: The time-sharing warning is latched.
         on_road_s: How long the driver has been watching the road without a break.
@@ -311,5 +311,5 @@ def judge_away(
     if not landmarks_usable:
         return None, "face unreadable"
     if head_away:
-        return True, "head turned"
+        return True, "looking away"
     return False, "watching the road"

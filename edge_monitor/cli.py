@@ -17,6 +17,7 @@ from edge_monitor.errors import ConfigError, EdgeMonitorError, OutputError, Vide
 from edge_monitor.eyes import EyeStateEstimator
 from edge_monitor.faces import build_face_tracker
 from edge_monitor.inference import load_classifier
+from edge_monitor.landmarks import load_landmarker
 from edge_monitor.mouth import YawnEstimator
 from edge_monitor.outputs.gpio import open_alert_output
 from edge_monitor.outputs.sinks import (
@@ -130,8 +131,9 @@ def run(args: argparse.Namespace) -> int:
         load_classifier(model_path(cfg.models.eye_state, "eye_state"), threads=threads), cfg.eyes
     )
     yawns = YawnEstimator(load_classifier(model_path(cfg.models.yawn, "yawn"), threads=threads))
-    tracker = build_face_tracker(cfg.detector, cfg.face)
-    pipeline = Pipeline(tracker, classifier, cfg, eyes=eyes, yawns=yawns)
+    landmarks = load_landmarker(cfg)
+    tracker = build_face_tracker(cfg.detector, cfg.face, threads)
+    pipeline = Pipeline(tracker, classifier, cfg, eyes=eyes, yawns=yawns, landmarks=landmarks)
     stop = threading.Event()
     source = open_source(args, cfg, stop)
 
@@ -195,8 +197,9 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         notifier.close()
-        for model in (classifier, eyes, yawns):
-            model.close()
+        for model in (classifier, eyes, yawns, landmarks):
+            if model is not None:
+                model.close()
     if not args.quiet:
         print(summary.report(runner.wall_s))
     if getattr(source, "ended_early", False):

@@ -62,14 +62,26 @@ class ModelsConfig:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """Haar face detection on a downscaled grey frame, searching near the last face."""
+    """Face detection (Haar cascade or BlazeFace), searching near the last face."""
 
-    cascade: str = spec(
-        "haarcascade_frontalface_default.xml", "cascade file: a name in cv2.data.haarcascades or a path"
+    kind: str = spec(
+        "blazeface",
+        "face detector: haar (OpenCV cascade, grey) or blazeface (MediaPipe's TFLite model, any pose)",
+        choices=("haar", "blazeface"),
     )
-    detect_width_px: int = spec(240, "frames are downscaled to this width for detection", lo=80, hi=1920)
-    scale_factor: float = spec(1.1, "Haar pyramid scale step", lo=1.01, hi=2.0)
-    min_neighbors: int = spec(3, "Haar detections needed to accept a face", lo=1, hi=20)
+    model: str = spec("", "blazeface: .tflite; empty = the fetched face_detection_short_range.tflite")
+    min_score: float = spec(0.65, "blazeface: lowest face score kept", lo=0.05, hi=0.99)
+    nms_iou: float = spec(
+        0.3, "blazeface: detections overlapping more than this are merged", lo=0.05, hi=0.95
+    )
+    cascade: str = spec(
+        "haarcascade_frontalface_default.xml", "haar: cascade file, a name in cv2.data.haarcascades or a path"
+    )
+    detect_width_px: int = spec(
+        240, "haar: frames are downscaled to this width for detection", lo=80, hi=1920
+    )
+    scale_factor: float = spec(1.1, "haar: pyramid scale step", lo=1.01, hi=2.0)
+    min_neighbors: int = spec(3, "haar: detections needed to accept a face", lo=1, hi=20)
     min_face_frac: float = spec(0.12, "smallest face, as a fraction of the frame height", lo=0.02, hi=1.0)
     roi_margin: float = spec(0.5, "search region = last face grown by this fraction per side", lo=0.1, hi=3.0)
     roi_size_ratio: float = spec(
@@ -83,9 +95,21 @@ class DetectorConfig:
     )
     turned_cascade: str = spec(
         "haarcascade_profileface.xml",
-        "cascade for a face turned from the camera, tried (both sides) only when no frontal face is"
+        "haar: cascade for a face turned from the camera, tried (both sides) only when no frontal face is"
         " found; it feeds yawn detection only, and a turned face still counts as absent; '' = off",
     )
+
+
+@dataclass(frozen=True)
+class LandmarksConfig:
+    """Face landmarks (468 points) on the driver's face: eye/mouth geometry, head pose, crops."""
+
+    enabled: bool = spec(True, "run the landmark model on the driver's face every frame")
+    model: str = spec("", "face-landmark .tflite; empty = the fetched face_landmark.tflite")
+    min_presence: float = spec(
+        0.5, "landmarks with a lower face score are rejected (no geometry this frame)", lo=0.0, hi=1.0
+    )
+    margin: float = spec(0.25, "crop margin per side, as a fraction of the face box", lo=0.0, hi=1.0)
 
 
 @dataclass(frozen=True)
@@ -121,6 +145,26 @@ class EyesConfig:
     flip_average: bool = spec(
         False, "average each eye crop with its mirror image (2x eye-model cost, 0.06 ms per crop)"
     )
+    ear_closed_ratio: float = spec(
+        0.75,
+        "with face landmarks, the eyes count as closed only when the eye model says so and the eye"
+        " aspect ratio is below this share of the driver's open-eye level",
+        lo=0.1,
+        hi=1.0,
+    )
+    hidden_dark_ratio: float = spec(
+        0.38,
+        "an eye region darker than this share of the cheeks' brightness, with little contrast, is"
+        " hidden (dark sunglasses): eye state unknown",
+        lo=0.05,
+        hi=1.0,
+    )
+    hidden_max_std: float = spec(
+        26.0, "grey-level standard deviation an eye region hidden by sunglasses stays under", lo=1.0, hi=80.0
+    )
+    hidden_after_s: float = spec(
+        0.5, "eyes seen hidden (or visible again) this long switches the eye state", lo=0.0, hi=10.0
+    )
 
 
 @dataclass(frozen=True)
@@ -138,6 +182,42 @@ class FatigueConfig:
         0.5, "share of the PERCLOS window with eyes seen before PERCLOS counts", lo=0.0, hi=1.0
     )
     yawn_min_s: float = spec(1.5, "mouth wide open this long is a yawn (talking is shorter)", lo=0.3, hi=10.0)
+    reopen_s: float = spec(
+        0.3,
+        "an eye closure ends only after the eyes are seen open this long, so one or two noisy"
+        " frames do not split it",
+        lo=0.0,
+        hi=2.0,
+    )
+    yawn_reopen_s: float = spec(
+        0.0,
+        "a yawn ends only after the mouth is seen less open this long (0: at the first such frame;"
+        " the pauses between a talking driver's words must end a run)",
+        lo=0.0,
+        hi=2.0,
+    )
+    yawn_open_min: float = spec(
+        0.25,
+        "with face landmarks, a yawning mouth's inner-lip opening over its width is at least this"
+        " (a laughing mouth stays under it; talking reaches it only for moments)",
+        lo=0.1,
+        hi=3.0,
+    )
+    yawn_open_margin: float = spec(
+        0.15, "... and at least this far above the driver's closed-mouth level", lo=0.0, hi=3.0
+    )
+    yawn_max_width_ratio: float = spec(
+        1.4,
+        "a mouth wider than this times the driver's resting width is a laugh or a smile, not a yawn",
+        lo=1.0,
+        hi=3.0,
+    )
+    yawn_min_presence: float = spec(
+        0.5,
+        "landmark face score below which the mouth is taken as hidden (a hand over it): no yawn",
+        lo=0.0,
+        hi=1.0,
+    )
     repeat_window_s: float = spec(
         300.0, "window for counting repeated microsleeps and yawns", lo=10.0, hi=3600.0
     )
@@ -178,6 +258,70 @@ class AttentionConfig:
     unresponsive_away_s: float = spec(
         6.0, "still away this long after a distraction alarm: unresponsive event", lo=0.5, hi=120.0
     )
+    max_yaw_deg: float = spec(
+        30.0,
+        "head turned further than this left or right of the driver's straight-ahead is looking away:"
+        " eye closure is not counted, the time counts as distraction",
+        lo=5.0,
+        hi=90.0,
+    )
+    max_pitch_deg: float = spec(
+        20.0,
+        "head tilted further than this up or down from the driver's straight-ahead is looking away",
+        lo=5.0,
+        hi=90.0,
+    )
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """The driver's own open-eye, closed-mouth and straight-ahead levels, learnt from attentive frames."""
+
+    learn_s: float = spec(
+        5.0,
+        "attentive face time needed before the driver's own levels replace the defaults",
+        lo=0.5,
+        hi=600.0,
+    )
+    window_s: float = spec(
+        300.0,
+        "the levels are medians over this much of the latest attentive time (a slow refresh)",
+        lo=5.0,
+        hi=7200.0,
+    )
+    sample_interval_s: float = spec(
+        0.2, "at most one frame per this many seconds is kept for the medians", lo=0.0, hi=5.0
+    )
+    max_yaw_deg: float = spec(
+        35.0,
+        "frames with the head turned further than this from the camera are not learnt from",
+        lo=5.0,
+        hi=90.0,
+    )
+    max_pitch_deg: float = spec(
+        30.0,
+        "frames with the head tilted further than this from the camera are not learnt from",
+        lo=5.0,
+        hi=90.0,
+    )
+    open_eye_max_prob: float = spec(
+        0.3, "frames whose eye-model P(closed) is above this are not learnt from", lo=0.0, hi=1.0
+    )
+    min_presence: float = spec(
+        0.7, "frames with a lower landmark face score are not learnt from", lo=0.0, hi=1.0
+    )
+    default_ear: float = spec(
+        0.28,
+        "open-eye aspect ratio assumed until calibrated (narrow-eyed: closures need a lower ratio)",
+        lo=0.05,
+        hi=1.0,
+    )
+    default_mouth_open: float = spec(
+        0.05, "resting inner-lip opening over mouth width assumed until calibrated", lo=0.0, hi=1.0
+    )
+    default_mouth_width: float = spec(
+        0.58, "resting mouth width over outer-eye-corner distance assumed until calibrated", lo=0.1, hi=3.0
+    )
 
 
 @dataclass(frozen=True)
@@ -207,9 +351,6 @@ class PolicyConfig:
         "face found but its landmarks unreliable this long: fault (Euro NCAP: within 10 s)",
         lo=0.5,
         hi=10.0,
-    )
-    landmark_min_presence: float = spec(
-        0.5, "landmark face score below which a found face's landmarks are unreliable", lo=0.0, hi=1.0
     )
 
 
@@ -255,11 +396,13 @@ class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+    landmarks: LandmarksConfig = field(default_factory=LandmarksConfig)
     face: FaceConfig = field(default_factory=FaceConfig)
     emotion: EmotionConfig = field(default_factory=EmotionConfig)
     eyes: EyesConfig = field(default_factory=EyesConfig)
     fatigue: FatigueConfig = field(default_factory=FatigueConfig)
     attention: AttentionConfig = field(default_factory=AttentionConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     gpio: GpioConfig = field(default_factory=GpioConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
@@ -442,6 +585,7 @@ def dump_yaml(cfg: Config) -> str:
 
 __all__ = [
     "AttentionConfig",
+    "CalibrationConfig",
     "Config",
     "DetectorConfig",
     "EmotionConfig",
@@ -450,6 +594,7 @@ __all__ = [
     "FaceConfig",
     "FatigueConfig",
     "GpioConfig",
+    "LandmarksConfig",
     "ModelsConfig",
     "PolicyConfig",
     "SnapshotsConfig",

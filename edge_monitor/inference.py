@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_monitor.crops import normalize
+from edge_monitor.crops import contrast, normalize
 from edge_monitor.errors import ModelError, ModelFormatError, ModelMismatchError, ModelNotFoundError
 from edge_monitor.metadata import ModelMetadata
 from edge_monitor.native import native_stderr_silenced
@@ -26,6 +26,27 @@ def _interpreter_class():
         except ImportError:
             raise ModelError("no TFLite runtime installed; run: pip install ai-edge-litert") from None
     return Interpreter
+
+
+def build_interpreter(path: Path, threads: int = 1):
+    """A LiteRT interpreter for ``path``, tensors allocated and run once (built once per model).
+
+    Raises:
+        ModelNotFoundError: The file does not exist.
+        ModelFormatError: It is not a TFLite model.
+    """
+    if not path.is_file():
+        raise ModelNotFoundError(f"model file not found: {path}; check the model paths in the config")
+    interpreter_class = _interpreter_class()
+    try:
+        with native_stderr_silenced():
+            interp = interpreter_class(model_path=str(path), num_threads=threads)
+            interp.allocate_tensors()
+            interp.invoke()  # the delegate is set up on the first invoke: do it here
+    except (ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFormatError(f"{path} is not a valid TFLite model ({first})") from None
+    return interp
 
 
 class TfliteClassifier:
@@ -102,8 +123,8 @@ class TfliteClassifier:
         return np.clip(q, info.min, info.max).astype(self._in_dtype)
 
     def _pixel_lut(self) -> np.ndarray:
-        # Normalisation then quantization of every possible 8-bit pixel: one table lookup per
-        # frame instead of float maths, and the same numbers as the float path by construction.
+        # Normalisation then quantization of every possible 8-bit pixel (after contrast): one
+        # table lookup per frame instead of float maths, the same numbers as the float path.
         return self._quantize(normalize(np.arange(256, dtype=np.uint8), self.meta))
 
     def _invoke(self) -> np.ndarray:
@@ -123,7 +144,12 @@ class TfliteClassifier:
         return out
 
     def predict_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        """Probabilities for one uint8 grey image already at the input size (H, W)."""
+        """Probabilities for one uint8 grey image already at the input size (H, W).
+
+        The model's contrast normalisation is applied here, as :func:`edge_monitor.crops.model_input`
+        does in training.
+        """
+        pixels = contrast(pixels, self.meta)
         if self._lut is not None:
             self._buf[0, :, :, 0] = self._lut[pixels]
         else:

@@ -11,20 +11,18 @@ from __future__ import annotations
 from edge_monitor.types import FaceGeometry
 
 
-def landmarks_unreliable(face_found: bool, geometry: FaceGeometry | None, min_presence: float) -> str | None:
+def landmarks_unreliable(face_found: bool, geometry: FaceGeometry | None) -> str | None:
     """Why a found face cannot be read, or None (no face, or landmarks that can be trusted).
 
     Args:
         face_found: The detector found the driver's face in this frame.
-        geometry: The landmark stage's reading of that face (None: it rejected the box).
-        min_presence: Landmark face score below which the landmarks are unreliable.
+        geometry: The landmark stage's reading of that face; None when it rejected the face (its
+            face score below ``landmarks.min_presence``: a hand or an object over the face).
     """
     if not face_found:
         return None  # no face is distraction (attention), not degraded monitoring
     if geometry is None:
-        return "face found but its landmarks were rejected"
-    if geometry.presence < min_presence:
-        return f"face found but its landmarks are unreliable (score {geometry.presence:.2f})"
+        return "face found but the landmark model rejects it (occluded?)"
     return None
 
 

@@ -1,4 +1,8 @@
-"""One frame in, one :class:`StepResult` out: face → crops → classifiers → trackers → policy.
+"""One frame in, one :class:`StepResult` out: face → landmarks → crops → classifiers → trackers → policy.
+
+With a landmark model, every frame with a face box gets the face's geometry
+(:attr:`StepResult.geometry`), and the eye and yawn models see crops centred on the landmarks;
+without one (or when it rejects the box) they see the crops placed inside the face box.
 
 No clock and no I/O: the frame's timestamp is the only notion of time.
 """
@@ -13,6 +17,8 @@ import numpy as np
 from edge_monitor.attention import AttentionTracker, judge_away
 from edge_monitor.config import Config
 from edge_monitor.crops import face_pixels
+from edge_monitor.decisions import DriverDecisions, Reading
+from edge_monitor.eyes import eye_boxes, eye_darkness, eyes_look_hidden, landmark_eye_boxes
 from edge_monitor.faces import DriverFaceTracker
 from edge_monitor.fatigue import EyeClosureTracker, LensTracker, YawnTracker
 from edge_monitor.inference import TfliteClassifier
@@ -27,6 +33,8 @@ class EyeEstimator(Protocol):
 
     def eye_pixels(self, gray: np.ndarray, face: FaceBox) -> list[np.ndarray]: ...
 
+    def eye_pixels_at(self, gray: np.ndarray, points: np.ndarray) -> list[np.ndarray]: ...
+
     def closed_prob_of(self, eyes: list[np.ndarray]) -> float | None: ...
 
 
@@ -35,23 +43,15 @@ class YawnEstimatorLike(Protocol):
 
     def mouth_pixels(self, gray: np.ndarray, face: FaceBox) -> np.ndarray | None: ...
 
+    def mouth_pixels_at(self, gray: np.ndarray, points: np.ndarray) -> np.ndarray | None: ...
+
     def yawn_prob_of(self, pixels: np.ndarray | None) -> float | None: ...
 
 
-class LandmarkStage(Protocol):
-    """Reads :class:`FaceGeometry` from the driver's face box (issue 15's landmark model)."""
+class Landmarker(Protocol):
+    """Face geometry from the landmark model (``edge_monitor.landmarks.FaceLandmarker``)."""
 
-    def read(self, frame: Frame, face: FaceBox) -> FaceGeometry | None: ...
-
-
-class HeadAwayJudge(Protocol):
-    """Whether the head is turned beyond the driver's calibrated straight-ahead (issue 15's calibration).
-
-    The seam between perception and attention: return True (turned away: distraction), False
-    (within the limits), or None (not known yet, e.g. still calibrating: the face alone decides).
-    """
-
-    def head_away(self, now: float, geometry: FaceGeometry) -> bool | None: ...
+    def geometry(self, bgr: np.ndarray, box: FaceBox) -> FaceGeometry | None: ...
 
 
 class StageTimer(Protocol):
@@ -60,7 +60,7 @@ class StageTimer(Protocol):
     def lap(self, stage: str) -> None: ...
 
 
-STAGES = ("face_detect", "crops", "emotion", "eyes_yawn", "trackers_policy")
+STAGES = ("face_detect", "landmarks", "crops", "emotion", "eyes_yawn", "trackers_policy")
 """The stages :meth:`Pipeline.step` reports to a :class:`StageTimer`, in order."""
 
 
@@ -77,6 +77,7 @@ class Pipeline:
         cfg: The configuration.
         eyes: Eye-state estimator (None: no drowsiness from the eyes).
         yawns: Yawn estimator (None: no yawn detection).
+        landmarks: Face-landmark stage (None: no geometry; eye and mouth crops from the face box).
         timer: Told when each of :data:`STAGES` ends (benchmarks); None: nothing is timed.
         landmarks: Face-landmark stage (None: no landmarks; ``StepResult.geometry`` stays None and
             landmark reliability is not judged).
@@ -91,25 +92,26 @@ class Pipeline:
         eyes: EyeEstimator | None = None,
         yawns: YawnEstimatorLike | None = None,
         timer: StageTimer | None = None,
-        landmarks: LandmarkStage | None = None,
-        head_away: HeadAwayJudge | None = None,
+        landmarks: Landmarker | None = None,
     ) -> None:
         self._faces = faces
         self._emotion_model = emotion_model
         self._eyes = eyes
         self._yawns = yawns
+        self._landmarks = landmarks
         self._flip_tta = cfg.emotion.flip_tta
         self._presence = PresenceTracker(cfg.face)
         self._emotion = EmotionWindow(emotion_model.labels, cfg.emotion)
         self._closure = EyeClosureTracker(cfg.fatigue, cfg.eyes.closed_threshold)
         self._yawn = YawnTracker(cfg.fatigue)
-        self._landmarks = landmarks
-        self._head_away = head_away
-        self._min_presence = cfg.policy.landmark_min_presence
         self._attention = AttentionTracker(cfg.attention)
         self._degraded = DegradedTimer()
         self._lens = LensTracker(cfg.policy.blank_frame_std, cfg.policy.dark_frame_mean)
         self._policy = AlertPolicy(cfg.fatigue, cfg.attention, cfg.policy)
+        self._eyes_cfg = cfg.eyes
+        self._decisions = DriverDecisions(cfg, landmarks=landmarks is not None)
+        self._was_hidden = False
+        self._was_calibrated = False
         self._negative = {e.strip() for e in cfg.policy.negative_emotions.split(",") if e.strip()}
         self._negative_since: float | None = None
         self._driver = DriverState()
@@ -135,7 +137,7 @@ class Pipeline:
         """Process one frame."""
         now, index, gray = frame.t, frame.index, frame.gray
         lap = self._lap
-        box, detected = self._faces.update(gray, now)
+        box, detected = self._faces.update(gray, now, frame.bgr)
         lap("face_detect")
         events: list[Event] = []
 
@@ -149,10 +151,21 @@ class Pipeline:
         # A turned face (no frontal one this frame) still shows the mouth: yawns only.
         turned = None if detected else self._faces.turned_face
         mouth_box = turned or box
+        geometry = None
         if mouth_box is not None:
+            if box is not None and self._landmarks is not None:
+                geometry = self._landmarks.geometry(frame.bgr, box)
+            lap("landmarks")
             face = face_pixels(gray, box, self._emotion_model.meta) if box is not None else None
-            eyes = self._eyes.eye_pixels(gray, box) if self._eyes is not None and box is not None else []
-            mouth = self._yawns.mouth_pixels(gray, mouth_box) if self._yawns is not None else None
+            eyes, mouth = [], None
+            if geometry is not None:  # crops centred on the landmarks
+                eyes = self._eyes.eye_pixels_at(gray, geometry.points) if self._eyes is not None else []
+                mouth = (
+                    self._yawns.mouth_pixels_at(gray, geometry.points) if self._yawns is not None else None
+                )
+            else:  # crops placed inside the face box
+                eyes = self._eyes.eye_pixels(gray, box) if self._eyes is not None and box is not None else []
+                mouth = self._yawns.mouth_pixels(gray, mouth_box) if self._yawns is not None else None
             lap("crops")
             if face is not None:
                 prediction = self._emotion_model.predict(face, flip_tta=self._flip_tta)
@@ -165,20 +178,18 @@ class Pipeline:
         stable, emotion_event = self._emotion.update(now, index, prediction.probs if prediction else None)
         if emotion_event is not None:
             events.append(emotion_event)
-        events += self._closure.update(now, index, eye_p)
-        events += self._yawn.update(now, index, yawn_p)
+        eyes_dark = self._eyes_dark(gray, box, geometry) if eye_p is not None else None
+        reading = self._decisions.update(now, geometry, eye_p, yawn_p, eyes_dark)
+        events += self._reading_events(now, index, reading)
+        events += self._closure.observe(now, index, reading.eyes_closed)
+        events += self._yawn.observe(now, index, reading.mouth_wide, reading.mouth_open)
 
-        geometry = None
-        if self._landmarks is not None and detected and box is not None:
-            geometry = self._landmarks.read(frame, box)
         blank_s = self._lens.update(now, gray)
-        unreliable = None
-        if self._landmarks is not None:
-            unreliable = landmarks_unreliable(detected, geometry, self._min_presence)
+        unreliable = landmarks_unreliable(detected, geometry) if self._landmarks is not None else None
         degraded_s = self._degraded.update(now, unreliable)
-        head_away = None
-        if self._head_away is not None and geometry is not None and unreliable is None:
-            head_away = self._head_away.head_away(now, geometry)
+        # The head-turn input: beyond the driver's straight-ahead limits (calibrated, or the
+        # conservative defaults until then), known only when the landmarks read the face.
+        head_away = reading.looking_away if geometry is not None else None
         away, cause = judge_away(detected, not self._lens.unusable, unreliable is None, head_away)
         attention, attention_events = self._attention.update(now, index, away, self._closure.closed_s, cause)
         events += attention_events
@@ -204,6 +215,7 @@ class Pipeline:
             picture=self._lens.picture,
             degraded_s=degraded_s,
             degraded=unreliable,
+            eyes_hidden=reading.eyes_hidden,
         )
         self._driver = driver
         alert = self._policy.evaluate(now, index, driver)
@@ -233,7 +245,32 @@ class Pipeline:
             ),
             turned_face=turned,
             geometry=geometry,
+            eye_state=reading.eye_state,
+            looking_away=reading.looking_away,
+            mouth_wide=reading.mouth_wide,
+            baseline=reading.baseline if self._landmarks is not None else None,
         )
+
+    def _eyes_dark(self, gray: np.ndarray, box: FaceBox | None, geometry: FaceGeometry | None) -> bool | None:
+        """This frame's raw sunglasses check on the eye squares (landmark-centred when possible)."""
+        if geometry is not None:
+            squares = landmark_eye_boxes(geometry.points)
+        elif box is not None and self._landmarks is None:
+            squares = eye_boxes(box)
+        else:
+            return None  # no face, or the landmark stage rejected it: not looked at
+        return eyes_look_hidden(eye_darkness(gray, squares), self._eyes_cfg)
+
+    def _reading_events(self, now: float, index: int, reading: Reading) -> list[Event]:
+        """``eyes_hidden`` when sunglasses come or go; ``calibrated`` once the driver's levels are learnt."""
+        events = []
+        if reading.eyes_hidden != self._was_hidden:
+            self._was_hidden = reading.eyes_hidden
+            events.append(Event("eyes_hidden", now, index, {"hidden": reading.eyes_hidden}))
+        if reading.baseline.calibrated and not self._was_calibrated:
+            self._was_calibrated = True
+            events.append(Event("calibrated", now, index, reading.baseline.to_record()))
+        return events
 
     @property
     def alarm_episodes(self) -> int:

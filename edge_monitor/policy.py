@@ -12,6 +12,9 @@ Each rule proposes a level and a reason; the highest proposal is the target.
 * One episode, one alarm: an alarm that returns within ``cooldown_s`` of the last one ending
   continues that episode (same ``episode`` number, counted once) — it is never suppressed.
 
+Distraction is eyes off the road: the face missing, or the head turned beyond the limits from the
+driver's straight-ahead (``DriverState.away_cause`` names it in the reason).
+
 Defaults follow EU ADDW, Euro NCAP and openpilot: distraction pre-alert (LED) at 3 s, audible at
 5 s, alarm at 11 s of the distraction timer (``edge_monitor.attention``: short looks back do not
 clear it); visual time-sharing (10 s away within 30 s) → warning; eyes closed 2 s → alarm, asleep

@@ -150,7 +150,12 @@ class Runner:
         if now - self._last_status >= self.status_interval_s:
             fps = self.summary.frames / (now - t0) if now > t0 else 0.0
             emotion = result.stable.label or "-"
-            self.notifier.status(f"{fps:.1f} fps, level {result.level}, emotion {emotion}")
+            extra = ""
+            if result.baseline is not None and not result.baseline.calibrated:
+                extra += ", calibrating"
+            if result.driver.eyes_hidden:
+                extra += ", eyes hidden (sunglasses)"
+            self.notifier.status(f"{fps:.1f} fps, level {result.level}, emotion {emotion}{extra}")
             self._last_status = now
 
     def close(self) -> None:

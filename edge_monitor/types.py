@@ -135,7 +135,7 @@ class DriverState:
         recent_yawns: Yawns within ``fatigue.repeat_window_s``.
         distracted_s: The distraction timer (``edge_monitor.attention``): away time that short
             looks back do not clear.
-        away_cause: Why the driver was last away (``face absent`` or ``head turned``).
+        away_cause: Why the driver was last away (``face absent`` or ``looking away``).
         vats_s: Away time within the VATS window.
         vats_warning: The visual time-sharing warning is latched.
         asleep: Eyes closed longer than ``attention.sleep_s``.
@@ -147,6 +147,7 @@ class DriverState:
         degraded_s: How long a found face's landmarks have been unreliable.
         degraded: Why monitoring is degraded, or None.
         camera_fault: Why no frame arrived, or None.
+        eyes_hidden: The eyes are hidden (sunglasses): their state is unknown.
     """
 
     eyes_closed_s: float = 0.0
@@ -166,6 +167,7 @@ class DriverState:
     degraded_s: float = 0.0
     degraded: str | None = None
     camera_fault: str | None = None
+    eyes_hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,46 @@ class FaceGeometry:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """The driver's own levels (the defaults until calibrated).
+
+    Attributes:
+        calibrated: Whether the levels are the driver's own (False: the configured defaults).
+        ear: Open-eye aspect ratio (mean of both eyes).
+        mouth_open: Resting inner-lip opening over mouth width.
+        mouth_width: Resting mouth width over the outer-eye-corner distance.
+        yaw_deg: Straight-ahead head yaw as the camera sees it.
+        pitch_deg: Straight-ahead head pitch as the camera sees it.
+        learnt_s: Attentive time learnt from so far.
+    """
+
+    calibrated: bool
+    ear: float
+    mouth_open: float
+    mouth_width: float
+    yaw_deg: float
+    pitch_deg: float
+    learnt_s: float = 0.0
+
+    @property
+    def state(self) -> str:
+        """``calibrated`` or ``calibrating`` (for STATUS and the summary)."""
+        return "calibrated" if self.calibrated else "calibrating"
+
+    def to_record(self) -> dict:
+        """The levels as a JSON-serialisable dict (summary event)."""
+        return {
+            "state": self.state,
+            "learnt_s": round(self.learnt_s, 2),
+            "ear": round(self.ear, 4),
+            "mouth_open": round(self.mouth_open, 4),
+            "mouth_width": round(self.mouth_width, 4),
+            "yaw_deg": round(self.yaw_deg, 2),
+            "pitch_deg": round(self.pitch_deg, 2),
+        }
+
+
+@dataclass(frozen=True)
 class StepResult:
     """What the pipeline made of one frame.
 
@@ -234,6 +276,11 @@ class StepResult:
             gives ``yawn_prob``; it does not make the face present), or None.
         geometry: The face landmarks' reading of the driver's face this frame, or None (no face,
             no landmark model, or the landmark model rejected the box).
+        eye_state: The decided eye state: ``open``, ``closed``, ``hidden`` (sunglasses), ``away``
+            (looking away) or ``unseen`` (see :mod:`edge_monitor.decisions`).
+        looking_away: The head is turned beyond the limits from the driver's straight-ahead.
+        mouth_wide: Whether the mouth was open as in a yawn this frame (None: not seen).
+        baseline: The driver's calibrated (or default) levels, or None without decisions.
     """
 
     frame: Frame
@@ -251,3 +298,7 @@ class StepResult:
     stats: FatigueStats = field(default_factory=FatigueStats)
     turned_face: FaceBox | None = None
     geometry: FaceGeometry | None = None
+    eye_state: str = "unseen"
+    looking_away: bool = False
+    mouth_wide: bool | None = None
+    baseline: Baseline | None = None

@@ -196,7 +196,7 @@ def test_unresponsive_is_raised_once_until_the_driver_answers():
     [
         (True, True, True, None, (False, "watching the road")),  # today: the face alone decides
         (False, True, True, None, (True, "face absent")),
-        (True, True, True, True, (True, "head turned")),  # issue 15: beyond the calibrated limits
+        (True, True, True, True, (True, "looking away")),  # issue 15: beyond the calibrated limits
         (True, True, True, False, (False, "watching the road")),
         (False, False, True, None, (None, "camera cannot see")),  # blank or dark: unknown
         (True, True, False, None, (None, "face unreadable")),  # degraded: a fault, not distraction

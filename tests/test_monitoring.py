@@ -16,12 +16,9 @@ def geometry(presence: float) -> FaceGeometry:
 
 
 def test_landmarks_unreliable_only_for_a_found_face():
-    assert landmarks_unreliable(False, None, 0.5) is None  # no face: attention's business
-    assert landmarks_unreliable(True, geometry(0.9), 0.5) is None
-    assert landmarks_unreliable(True, None, 0.5) == "face found but its landmarks were rejected"
-    assert landmarks_unreliable(True, geometry(0.2), 0.5) == (
-        "face found but its landmarks are unreliable (score 0.20)"
-    )
+    assert landmarks_unreliable(False, None) is None  # no face: attention's business
+    assert landmarks_unreliable(True, geometry(0.9)) is None
+    assert landmarks_unreliable(True, None) == "face found but the landmark model rejects it (occluded?)"
 
 
 def test_degraded_time_counts_an_unbroken_run():
