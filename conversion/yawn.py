@@ -603,9 +603,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     region = MouthRegion(*args.region)
     size = (int(args.size[0]), int(args.size[1]))
     images = read_frames(frames)
-    det_cfg = dataset_detector()
+    # Landmark crops: the faces as the device finds them (its default detector, BlazeFace: any pose);
+    # box crops: the Haar settings tuned for this dataset (DATASET_DETECTOR).
+    det_cfg = load_config().detector if args.crops == "landmarks" else dataset_detector()
     t0 = time.monotonic()
-    faces, frontal = cached_faces(frames, images, det_cfg, args.faces_cache)
+    if args.crops == "landmarks":
+        from edge_monitor.faces import build_detectors
+
+        faces, frontal = find_faces(images, *build_detectors(det_cfg))
+    else:
+        faces, frontal = cached_faces(frames, images, det_cfg, args.faces_cache)
     detect_seconds = time.monotonic() - t0
     faceless = sum(f is None for f in faces)
     turned = sum(f is not None and not fr for f, fr in zip(faces, frontal, strict=True))

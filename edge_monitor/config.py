@@ -146,7 +146,7 @@ class EyesConfig:
         False, "average each eye crop with its mirror image (2x eye-model cost, 0.06 ms per crop)"
     )
     ear_closed_ratio: float = spec(
-        0.75,
+        0.8,
         "with face landmarks, the eyes count as closed only when the eye model says so and the eye"
         " aspect ratio is below this share of the driver's open-eye level",
         lo=0.1,
@@ -311,7 +311,7 @@ class CalibrationConfig:
         0.7, "frames with a lower landmark face score are not learnt from", lo=0.0, hi=1.0
     )
     default_ear: float = spec(
-        0.28,
+        0.30,
         "open-eye aspect ratio assumed until calibrated (narrow-eyed: closures need a lower ratio)",
         lo=0.05,
         hi=1.0,

@@ -65,22 +65,30 @@ class Reading:
 
 
 class _Switch:
-    """A yes/no state that changes only after the raw signal has disagreed for ``after_s``."""
+    """A yes/no state that changes once the raw signal has disagreed with it for ``after_s``.
+
+    A pending change survives agreeing frames shorter than half of ``after_s`` (one frame of a
+    glare on sunglasses must not restart the wait).
+    """
 
     def __init__(self, after_s: float) -> None:
         self._after_s = after_s
         self.on = False
-        self._since: float | None = None
+        self._since: float | None = None  # when the raw signal started to disagree
+        self._agree_since: float | None = None  # agreeing frames inside a pending change
 
     def update(self, now: float, raw: bool | None) -> bool:
         if raw is None:  # not looked at: no evidence either way
             return self.on
-        if raw == self.on:
-            self._since = None
-            return self.on
-        self._since = now if self._since is None else self._since
-        if now - self._since >= self._after_s:
-            self.on, self._since = raw, None
+        if raw != self.on:
+            self._since = now if self._since is None else self._since
+            self._agree_since = None
+            if now - self._since >= self._after_s:
+                self.on, self._since = raw, None
+        elif self._since is not None:
+            self._agree_since = now if self._agree_since is None else self._agree_since
+            if now - self._agree_since >= self._after_s / 2:
+                self._since = self._agree_since = None
         return self.on
 
 

@@ -90,3 +90,18 @@ def test_a_face_the_landmark_stage_rejected_has_unknown_eyes_and_mouth():
     d = DriverDecisions(CFG, landmarks=True)
     r = d.update(0.0, None, 0.97, 0.95)  # e.g. a hand over the face: no geometry
     assert r.eye_state == UNSEEN and r.mouth_wide is None
+
+
+def test_one_bright_frame_does_not_restart_the_wait_for_sunglasses():
+    d = DriverDecisions(CFG)  # hidden_after_s 0.5
+    flags = []
+    for k in range(30):
+        dark = k != 8  # a glare makes frame 8 look like an eye
+        flags.append(d.update(k / 30, geo(), 0.2, 0.0, eyes_dark=dark).eyes_hidden)
+    assert flags.index(True) == 15
+    for k in range(30, 40):  # then clearly visible eyes: the hidden state ends after 0.5 s
+        flags.append(d.update(k / 30, geo(), 0.2, 0.0, eyes_dark=False).eyes_hidden)
+    assert flags[-1] is True  # 10 frames (0.3 s): not yet
+    for k in range(40, 50):
+        flags.append(d.update(k / 30, geo(), 0.2, 0.0, eyes_dark=False).eyes_hidden)
+    assert flags[-1] is False
