@@ -296,9 +296,10 @@ def judge_away(
         face_found: The detector found the driver's (frontal) face in this frame.
         picture_usable: The picture is neither blank nor dark.
         landmarks_usable: The found face's landmarks can be trusted (True without a landmark stage).
-        head_away: The head is turned beyond the driver's calibrated straight-ahead limits (issue 15's
-            head pose and calibration); None when that is not known (no landmark stage or calibration
-            yet), which leaves the judgement to the face alone, as before.
+        head_away: The head is turned beyond the driver's straight-ahead limits
+            (``edge_monitor.decisions``: head pose from the landmarks against the calibrated, or until
+            then the default, straight-ahead); None when that is not known (no landmarks), which
+            leaves the judgement to the face alone.
 
     Returns:
         (away, cause): away True/False, or None when it cannot be told (the picture is unusable, or the
