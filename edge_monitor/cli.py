@@ -38,7 +38,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
 
-def _config_bounded_int(section: type, key: str, option: str):
+def _config_bounded_int(section: type, key: str):
     """An argparse type checking an option against the bounds of its config key."""
     meta = next(f.metadata for f in dataclasses.fields(section) if f.name == key)
     lo, hi = meta["lo"], meta["hi"]
@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument(
         "--camera",
-        type=_config_bounded_int(SourceConfig, "camera_index", "--camera"),
+        type=_config_bounded_int(SourceConfig, "camera_index"),
         metavar="N",
         help="OpenCV camera index (USB webcam), 0-63",
     )
