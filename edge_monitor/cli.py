@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
@@ -230,7 +231,6 @@ class _Outputs:
     def __init__(self) -> None:
         self.sinks: list = []
         self.isolated: list = []
-        self.console = None
 
     def add(self, sink, what: str | None = None, on_failure=None):
         if what is None:  # the buzzer and LED: the alert itself, never switched off
@@ -369,8 +369,13 @@ def _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, tr
         summary = runner.run()
     finally:
         notifier.close()
-    if console is not None:
-        console.call(lambda: print(summary.report(runner.wall_s), flush=True))
+    if not args.quiet:
+        report = lambda: print(summary.report(runner.wall_s), flush=True)  # noqa: E731
+        if console is not None:
+            console.call(report)
+        else:  # under systemd: stdout is the journal
+            with contextlib.suppress(OSError):
+                report()
     if getattr(source, "ended_early", False):
         raise VideoTruncatedError(
             f"{args.video} ended after {summary.frames} of {source.frame_count} frames: it is truncated;"

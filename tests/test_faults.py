@@ -24,7 +24,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,43 +77,60 @@ def in_process(args: list[str], capsys) -> Run:
     return Run(code, out.err, out.out)
 
 
+# Runs a command under RLIMIT_AS and reports its peak RSS. A child's ru_maxrss includes the memory
+# of the process it was forked from (the pytest process, with TensorFlow: ~765 MB), so the child
+# is forked from this small launcher and the launcher reports what wait4 says of it.
+MEASURE = """
+import os, resource, subprocess, sys
+limit, report, *cmd = sys.argv[1:]
+def limit_memory():
+    resource.setrlimit(resource.RLIMIT_AS, (int(limit), int(limit)))
+proc = subprocess.Popen(cmd, preexec_fn=limit_memory)
+_, status, usage = os.wait4(proc.pid, 0)
+with open(report, "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status) % 256)
+"""
+
+
 def run_process(args, stdout=None, limit_as=None, timeout=60, signal_at=None, env=None) -> Run:
     """Run ``python -m edge_monitor``; ``signal_at=(sig, when)`` sends ``sig`` once ``when(pid)``.
 
-    Output goes to temporary files (never a full pipe) so the child is reaped by ``wait4``, which
-    gives its own peak RSS.
+    Output goes to temporary files (never a full pipe). With ``limit_as`` the command runs under
+    that address-space limit and ``maxrss_mb`` is its own peak RSS.
     """
-
-    def preexec():
+    cmd = [sys.executable, "-m", "edge_monitor", *map(str, args)]
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryFile() as out,
+    ):
+        report = Path(tmp) / "maxrss"
         if limit_as:
-            resource.setrlimit(resource.RLIMIT_AS, (limit_as, limit_as))
-
-    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+            cmd = [sys.executable, "-c", MEASURE, str(limit_as), str(report), *cmd]
         t0 = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "edge_monitor", *map(str, args)],
+            cmd,
             stdout=out if stdout is None else stdout,
             stderr=err,
             env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
-            preexec_fn=preexec,
         )
-        killer = threading.Timer(timeout, proc.kill)
-        killer.start()
         try:
             if signal_at is not None:
                 sig, when = signal_at
                 while not when(proc.pid) and time.monotonic() - t0 < timeout:
                     time.sleep(0.002)
                 proc.send_signal(sig)
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            killer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"{args} did not finish within {timeout} s")
         wall = time.monotonic() - t0
-        assert wall < timeout, f"{args} did not finish within {timeout} s"
+        maxrss_mb = int(report.read_text()) / 1024 if limit_as else 0.0
         err.seek(0)
         out.seek(0)
-        return Run(proc.returncode, err.read().decode(), out.read().decode(), wall, usage.ru_maxrss / 1024)
+        return Run(proc.returncode, err.read().decode(), out.read().decode(), wall, maxrss_mb)
 
 
 def catches(sig: int):
@@ -189,6 +205,7 @@ def interrupted_during_imports(d: Path) -> Run:
     # Ctrl-C while `python -m edge_monitor` imports the CLI, before its handlers exist.
     code = (
         "import os, signal, sys, runpy\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"  # as on a terminal (not under nohup)
         "class Hook:\n"
         "    def find_spec(self, name, path, target=None):\n"
         "        if name == 'edge_monitor.cli':\n"
