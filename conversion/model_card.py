@@ -263,7 +263,7 @@ SMALL_MODELS = {
         "CEW (Closed Eyes In The Wild)",
         "python -m conversion.eyes",
     ),
-    "yawn": ("Yawn", 0.90, "YawDD in-car frames", "python -m conversion.yawn"),
+    "yawn": ("Yawn", 0.95, "YawDD in-car frames", "python -m conversion.yawn"),  # issue 15: >= 95 %
 }
 
 
