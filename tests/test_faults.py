@@ -337,7 +337,7 @@ CASES: dict[str, Case] = {
     "4 --camera 99999999999999999999": Case(lambda d: ["--camera", "9" * 20], 2, "between 0 and 63", "none"),
     "4 --camera x": Case(lambda d: ["--camera", "x"], 2, "not an integer", "none"),
     # 5: a cascade that is not one fails --validate-config, and the run, with a model error (the
-    # Haar detector reads it; the default BlazeFace detector does not)
+    # Haar detector; the default BlazeFace does not load cascades)
     "5 cascade /etc/hostname, validate": Case(
         lambda d: [
             "--config",
