@@ -26,6 +26,15 @@ talking clip ``woman2.mp4``; see ``benchmarks/yawn_clips.py``). Validation and t
 The model is selected on ``val``; ``test`` is only reported. The int8 model is checked through
 the device's runtime (:class:`edge_monitor.inference.TfliteClassifier`).
 
+Landmark crops (``--crops landmarks``, the default since issue 15): the faces are found by the
+device's default detector (BlazeFace), the face landmarks are computed on each box, and the mouth
+crop is :func:`edge_monitor.crops.mouth_patch` of them, as on the device with a landmark model;
+training crops come from jittered landmarks, FER negatives go through the landmark model too, and
+half of the training crops get the night (NoIR) look (``--night``, :mod:`conversion.night`). The
+group split (seed 7) is the one fixed before. Test (int8): 97.86 % of 281 frames with a face,
+97.17 % of all 283 frames (the model before, on Haar-box crops: 93.77 % / 90.46 %); night-like
+96.44 %; FER2013 non-yawning faces read as yawning 2.4 %.
+
 Writes ``--out-model`` (``.tflite``) with its metadata beside it (``.json``), and to
 ``--reports``: ``evaluation.json``, ``confusion_test_int8.png``, ``history.csv`` and
 ``training_curves.png``.

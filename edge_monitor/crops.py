@@ -88,7 +88,9 @@ MIN_PATCH_PX = (8, 12)  # smallest eye / mouth region in frame pixels that still
 MIN_PATCH_INSIDE = 0.75  # share of a region that must lie inside the frame
 
 
-def _eye_line_angle(points: np.ndarray) -> float:
+def eye_line_angle(points: np.ndarray) -> float:
+    """Angle in radians of the line from the image-left to the image-right outer eye corner
+    (image axes, clockwise positive); 0 for an upright face."""
     dx, dy = points[mesh.RIGHT_EYE[0], :2] - points[mesh.LEFT_EYE[0], :2]
     return float(np.arctan2(dy, dx))
 
@@ -127,7 +129,7 @@ def levelled_patch(
 
 def eye_regions(points: np.ndarray) -> list[tuple[float, float, float]]:
     """(centre x, centre y, side) of the image-left and image-right eye squares, from the landmarks."""
-    angle = _eye_line_angle(points)
+    angle = eye_line_angle(points)
     floor = EYE_PATCH_MIN_SIDE * float(
         np.hypot(*(points[mesh.RIGHT_EYE[0], :2] - points[mesh.LEFT_EYE[0], :2]))
     )
@@ -152,7 +154,7 @@ def eye_patches(gray: np.ndarray, points: np.ndarray, size: tuple[int, int] = (2
     Returns:
         The usable patches (big enough, mostly inside the frame), uint8; possibly fewer than two.
     """
-    angle = _eye_line_angle(points)
+    angle = eye_line_angle(points)
     return [
         levelled_patch(gray, (cx, cy), side, side, angle, size)
         for cx, cy, side in eye_regions(points)
@@ -162,7 +164,7 @@ def eye_patches(gray: np.ndarray, points: np.ndarray, size: tuple[int, int] = (2
 
 def mouth_region(points: np.ndarray) -> tuple[float, float, float, float]:
     """(centre x, centre y, width, height) of the mouth region, from the landmarks."""
-    angle = _eye_line_angle(points)
+    angle = eye_line_angle(points)
     scale = float(np.hypot(*(points[mesh.RIGHT_EYE[0], :2] - points[mesh.LEFT_EYE[0], :2])))
     cx, cy = (points[mesh.MOUTH_CORNERS[0], :2] + points[mesh.MOUTH_CORNERS[1], :2]) / 2.0
     down = MOUTH_PATCH_DOWN * scale
@@ -179,4 +181,4 @@ def mouth_patch(gray: np.ndarray, points: np.ndarray, size: tuple[int, int] = (3
     cx, cy, w, h = mouth_region(points)
     if min(w, h) < MIN_PATCH_PX[1] or _inside_frac(gray, cx, cy, w, h) < MIN_PATCH_INSIDE:
         return None
-    return levelled_patch(gray, (cx, cy), w, h, _eye_line_angle(points), size)
+    return levelled_patch(gray, (cx, cy), w, h, eye_line_angle(points), size)

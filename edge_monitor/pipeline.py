@@ -16,7 +16,7 @@ import numpy as np
 
 from edge_monitor.attention import AttentionTracker, judge_away
 from edge_monitor.config import Config
-from edge_monitor.crops import face_pixels
+from edge_monitor.crops import eye_line_angle, face_pixels
 from edge_monitor.decisions import DriverDecisions, Reading
 from edge_monitor.eyes import eye_boxes, eye_darkness, eyes_look_hidden, landmark_eye_boxes
 from edge_monitor.faces import DriverFaceTracker
@@ -51,7 +51,7 @@ class YawnEstimatorLike(Protocol):
 class Landmarker(Protocol):
     """Face geometry from the landmark model (``edge_monitor.landmarks.FaceLandmarker``)."""
 
-    def geometry(self, bgr: np.ndarray, box: FaceBox) -> FaceGeometry | None: ...
+    def geometry(self, bgr: np.ndarray, box: FaceBox, angle: float = 0.0) -> FaceGeometry | None: ...
 
 
 class StageTimer(Protocol):
@@ -99,6 +99,7 @@ class Pipeline:
         self._eyes = eyes
         self._yawns = yawns
         self._landmarks = landmarks
+        self._roll = 0.0  # the last frame's eye-line angle: the landmark crop is turned upright by it
         self._flip_tta = cfg.emotion.flip_tta
         self._presence = PresenceTracker(cfg.face)
         self._emotion = EmotionWindow(emotion_model.labels, cfg.emotion)
@@ -154,7 +155,8 @@ class Pipeline:
         geometry = None
         if mouth_box is not None:
             if box is not None and self._landmarks is not None:
-                geometry = self._landmarks.geometry(frame.bgr, box)
+                geometry = self._landmarks.geometry(frame.bgr, box, self._roll)
+            self._roll = eye_line_angle(geometry.points) if geometry is not None else 0.0
             lap("landmarks")
             face = face_pixels(gray, box, self._emotion_model.meta) if box is not None else None
             eyes, mouth = [], None

@@ -273,3 +273,46 @@ def test_landmarks_can_be_switched_off(config):
 
     off = dataclasses.replace(config, landmarks=LandmarksConfig(enabled=False))
     assert load_landmarker(off) is None
+
+
+def _rolled(bgr: np.ndarray, box, degrees: float) -> np.ndarray:
+    # The frame turned clockwise by ``degrees`` about the face's centre.
+    return cv2.warpAffine(
+        bgr, cv2.getRotationMatrix2D(box.center, -degrees, 1.0), (bgr.shape[1], bgr.shape[0])
+    )
+
+
+def test_a_rolled_head_is_read_from_a_crop_turned_upright(landmarker):
+    bgr = _frame("pyfeat/single_face.mp4")
+    box = _face(bgr)
+    upright, _ = landmarker.run(bgr, box)
+    turn = cv2.getRotationMatrix2D(box.center, -45, 1.0)
+    expected = upright[:, :2] @ turn[:, :2].T + turn[:, 2]
+    rolled = _rolled(bgr, box, 45)
+    unturned, _ = landmarker.run(rolled, box)
+    turned, presence = landmarker.run(rolled, box, math.radians(45))
+    assert presence > 0.9
+    assert np.abs(turned[:, :2] - expected).mean() < 1.0  # pixels
+    assert np.abs(unturned[:, :2] - expected).mean() > 5.0
+    geo = landmarker.geometry(rolled, box, math.radians(45))
+    assert geo.roll_deg == pytest.approx(45, abs=6)
+
+
+def test_the_pipeline_turns_the_crop_by_the_last_frames_roll(landmarker, config, emotion_classifier):
+    from edge_monitor.faces import build_face_tracker
+    from edge_monitor.types import Frame
+
+    bgr = _frame("pyfeat/single_face.mp4")
+    box = _face(bgr)
+    upright = landmarker.geometry(bgr, box)
+    rolled = _rolled(bgr, box, 40)
+    gray = cv2.cvtColor(rolled, cv2.COLOR_BGR2GRAY)
+    pipeline = Pipeline(
+        build_face_tracker(config.detector, config.face), emotion_classifier, config, landmarks=landmarker
+    )
+    results = [pipeline.step(Frame(bgr=rolled, gray=gray, t=i / 10, index=i)) for i in range(3)]
+    assert all(r.geometry is not None for r in results)
+    # From the second frame on, the crop is turned by the first frame's eye line.
+    last = results[-1].geometry
+    assert last.roll_deg == pytest.approx(40 + upright.roll_deg, abs=4)
+    assert last.ear_left == pytest.approx(upright.ear_left, abs=0.03)

@@ -107,3 +107,18 @@ def test_progress_bar_counts_frames_and_clears_for_events():
     bar.close()
     bar.close()
     assert out.getvalue().endswith("\n") and out.getvalue().count("\n") == 1
+
+
+def test_status_line_says_calibrating_and_sunglasses():
+    import dataclasses
+
+    from edge_monitor.service import status_line
+    from edge_monitor.types import Baseline, DriverState
+
+    r = result(0)
+    assert status_line(r, 12.0) == "12.0 fps, level ok, emotion happy"  # no landmark decisions
+    learning = Baseline(False, 0.3, 0.05, 0.58, 0.0, 0.0, 1.0)
+    r = dataclasses.replace(r, baseline=learning, driver=DriverState(eyes_hidden=True))
+    assert status_line(r, 12.0) == "12.0 fps, level ok, emotion happy, calibrating, eyes hidden (sunglasses)"
+    done = dataclasses.replace(learning, calibrated=True)
+    assert "calibrating" not in status_line(dataclasses.replace(r, baseline=done), 12.0)
