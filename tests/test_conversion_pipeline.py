@@ -26,6 +26,11 @@ def test_train_quantize_evaluate_smoke(fer, tmp_path):
     for name in ("best.keras", "last.keras", "history.csv", "state.json", "emotion.json", "timing.json"):
         assert (out / name).is_file(), name
     assert json.loads((out / "state.json").read_text())["epoch"] == 2
+    trained = ModelMetadata.load(out / "emotion.json")
+    # The default recipe: FER+ vote distributions, histogram equalisation recorded for the device.
+    assert trained.extra["recipe"]["labels"] == "ferplus"
+    assert json.loads((out / "emotion.json").read_text())["contrast"] == "equalize_hist"
+    assert trained.extra["train_images"] == 256
     # Resume continues from the last checkpoint instead of starting over.
     argv = ["--data", str(fer), "--out", str(out), "--limit", "256", "--epochs", "3", "--resume", *tiny]
     assert train.main(argv) == 0
@@ -39,6 +44,9 @@ def test_train_quantize_evaluate_smoke(fer, tmp_path):
     checks = meta.metrics["private_test"]
     assert checks["images"] == 200 and checks["calibration_images"] == 300
     assert 0.0 <= checks["top1_agreement"] <= 1.0
+    on_ferplus = meta.metrics["private_test_ferplus"]
+    assert 150 < on_ferplus["images"] < 200  # the subset's images with a FER+ majority
+    assert meta.contrast == trained.contrast
     clf = load_classifier(tfl)
     assert clf.input_dtype == np.int8
 
@@ -48,7 +56,9 @@ def test_train_quantize_evaluate_smoke(fer, tmp_path):
     result = json.loads((report / "evaluation.json").read_text())
     assert (report / "training_curves.png").stat().st_size > 0
     assert any(p.name.startswith("confusion_") for p in report.iterdir())
-    assert result
+    assert result["ferplus"]["images"] < result["images"] == 200
+    assert set(result["ferplus"]["models"]) == {"keras", "tflite"}
+    assert any(p.name.startswith("confusion_ferplus_") for p in report.iterdir())
 
 
 def test_quantize_rejects_a_small_calibration_set(fer, tmp_path):
