@@ -395,7 +395,17 @@ def render(
     w("## Reproduce\n")
     w("```sh")
     w("make test   # creates .venv with the train extra")
-    w(".venv/bin/python -m conversion.train --out runs/emotion   # the recipe above (resumable: --resume)")
+    args = ""
+    if recipe.get("labels") == "ferplus":
+        defaults = {"epochs": 60, "warmup_epochs": 2.0, "patience": 15, "fer2013_votes": 0.0}
+        args = "".join(
+            f" --{k.replace('_', '-')} {recipe[k]:g}"
+            for k in defaults
+            if recipe.get(k, defaults[k]) != defaults[k]
+        )
+    w(
+        f".venv/bin/python -m conversion.train --out runs/emotion{args}   # the recipe above (resumable: --resume)"
+    )
     w(".venv/bin/python -m conversion.quantize --keras runs/emotion/best.keras --out models/emotion.tflite")
     w(".venv/bin/python -m conversion.evaluate --keras runs/emotion/best.keras --mini-xception --flip-tta")
     w(".venv/bin/python -m benchmarks.emotion_latency")
