@@ -181,7 +181,8 @@ def render(
         f" `input = pixel × {meta['scale']:.8g} + ({meta['offset']:g})`, int8-quantized |"
     )
     w("| output | int8 softmax probabilities (dequantized by the runtime) |")
-    w(f"| file | `models/emotion.tflite`, {file_bytes:,} bytes; metadata `models/emotion.json` |")
+    where = "models" if shipped else "reports/emotion/candidate"
+    w(f"| file | `{where}/emotion.tflite`, {file_bytes:,} bytes; metadata `{where}/emotion.json` |")
     if "params" in extra:
         w(f"| parameters | {extra['params']:,} |")
     w(
@@ -437,7 +438,7 @@ def _tail(out: list[str], recipe: dict, evaluation: dict, shipped: bool) -> str:
     w(
         f".venv/bin/python -m conversion.train --out runs/emotion{args}   # the recipe above (resumable: --resume)"
     )
-    tfl = "models/emotion.tflite" if shipped else "runs/emotion/emotion.tflite"
+    tfl = "models/emotion.tflite" if shipped else "reports/emotion/candidate/emotion.tflite"
     w(f".venv/bin/python -m conversion.quantize --keras runs/emotion/best.keras --out {tfl}")
     if shipped:
         w(
@@ -452,7 +453,6 @@ def _tail(out: list[str], recipe: dict, evaluation: dict, shipped: bool) -> str:
         w(
             f".venv/bin/python -m benchmarks.emotion_latency --model {tfl} --out reports/emotion/candidate/latency.json"
         )
-        w("cp runs/emotion/emotion.json reports/emotion/candidate/")
     w(".venv/bin/python -m conversion.model_card")
     w("```")
     env = evaluation.get("environment", {})
