@@ -85,6 +85,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="start from these weights with a fresh schedule (warm restart)",
     )
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = all cores)")
+    p.add_argument(
+        "--time-limit-min",
+        type=float,
+        default=0.0,
+        help="stop after the epoch that the next one would take past this many minutes (0 = no limit);"
+        " the schedule stays the one of --epochs, and --resume continues it",
+    )
     args = p.parse_args(argv)
     try:
         args.contrast = contrast_arg(args.contrast)
@@ -228,15 +235,35 @@ def train(args: argparse.Namespace) -> Path:
         if (out / "history.csv").exists():
             (out / "history.csv").unlink()
     model.summary(print_fn=lambda s, **_: print(s))
+    timing_path = out / "timing.json"
+    prev = json.loads(timing_path.read_text()) if args.resume and timing_path.exists() else {}
+    t0 = time.monotonic()
 
     class State(keras.callbacks.Callback):
+        """Resumable state and time after every epoch (a run stopped in between keeps both)."""
+
         def __init__(self):
             super().__init__()
             self.best = best_val
+            self.epoch_start = t0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_start = time.monotonic()
 
         def on_epoch_end(self, epoch, logs=None):
             self.best = max(self.best, float(logs.get("val_accuracy", -1)))
             state_path.write_text(json.dumps({"epoch": epoch + 1, "best_val_accuracy": self.best}))
+            now = time.monotonic()
+            timing = {
+                "train_seconds": round(prev.get("train_seconds", 0.0) + now - t0, 1),
+                "epochs_run": len(_history_rows(out / "history.csv")),
+                "cpu_count": os.cpu_count(),
+            }
+            timing_path.write_text(json.dumps(timing, indent=2))
+            limit = 60.0 * args.time_limit_min
+            if limit and now - t0 + (now - self.epoch_start) > limit:
+                print(f"time limit: stopping after epoch {epoch + 1} of {args.epochs}")
+                self.model.stop_training = True
 
     callbacks = [
         keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", mode="max", save_best_only=True),
@@ -247,7 +274,6 @@ def train(args: argparse.Namespace) -> Path:
     ]
     if best_val >= 0:
         callbacks[0].best = best_val
-    t0 = time.monotonic()
     model.fit(
         train_ds,
         validation_data=val_ds,
@@ -258,18 +284,17 @@ def train(args: argparse.Namespace) -> Path:
         verbose=1 if sys.stdout.isatty() else 2,
     )
     elapsed = time.monotonic() - t0
-    prev = (
-        json.loads((out / "timing.json").read_text())
-        if args.resume and (out / "timing.json").exists()
-        else {}
-    )
     timing = {
         "train_seconds": round(prev.get("train_seconds", 0.0) + elapsed, 1),
         "epochs_run": len(_history_rows(out / "history.csv")),
         "cpu_count": os.cpu_count(),
     }
-    (out / "timing.json").write_text(json.dumps(timing, indent=2))
-    recipe = {k: _portable(v) for k, v in vars(args).items() if k not in ("out", "resume", "threads")}
+    timing_path.write_text(json.dumps(timing, indent=2))
+    recipe = {
+        k: _portable(v)
+        for k, v in vars(args).items()
+        if k not in ("out", "resume", "threads", "time_limit_min")
+    }
     recipe["contrast"] = args.contrast.to_json()
     if args.init_from is not None:
         # A warm restart continues an earlier run: keep that run's recipe and time in the record.

@@ -97,3 +97,16 @@ def test_shipped_model_keeps_its_model_card_accuracy(fer, emotion_model_path):
         assert accuracy >= floor, (
             f"{key}: int8 accuracy {accuracy:.4f} < recorded {recorded['int8_accuracy']:.4f} - 0.5 pp"
         )
+
+
+def test_time_limit_stops_after_an_epoch_and_resume_continues(fer, tmp_path):
+    out = tmp_path / "run"
+    tiny = ["--widths", "8", "16", "--convs", "1", "1", "--batch-size", "64", "--limit", "128"]
+    argv = ["--data", str(fer), "--out", str(out), "--epochs", "3", *tiny]
+    assert train.main([*argv, "--time-limit-min", "0.0001"]) == 0
+    timing = json.loads((out / "timing.json").read_text())
+    assert json.loads((out / "state.json").read_text())["epoch"] == 1 == timing["epochs_run"]
+    assert ModelMetadata.load(out / "emotion.json").extra["epochs_run"] == 1
+    assert train.main([*argv, "--resume"]) == 0
+    after = json.loads((out / "timing.json").read_text())
+    assert after["epochs_run"] == 3 and after["train_seconds"] > timing["train_seconds"]
