@@ -110,3 +110,21 @@ def test_time_limit_stops_after_an_epoch_and_resume_continues(fer, tmp_path):
     assert train.main([*argv, "--resume"]) == 0
     after = json.loads((out / "timing.json").read_text())
     assert after["epochs_run"] == 3 and after["train_seconds"] > timing["train_seconds"]
+
+
+def test_remeasure_records_the_current_split_and_keeps_an_older_record(fer, emotion_model_path, tmp_path):
+    import shutil
+
+    from conversion import remeasure
+
+    shutil.copy(emotion_model_path, tmp_path / "e.tflite")
+    raw = json.loads(emotion_model_path.with_suffix(".json").read_text())
+    older = {"images": 3589, "int8_accuracy": 0.5, "calibration_images": 1000, "file_bytes": 1}
+    raw["metrics"] = {"private_test": older}
+    (tmp_path / "e.json").write_text(json.dumps(raw))
+    assert remeasure.main(["--tflite", str(tmp_path / "e.tflite"), "--data", str(fer)]) == 0
+    metrics = json.loads((tmp_path / "e.json").read_text())["metrics"]
+    assert metrics["private_test_version1"] == older
+    assert metrics["private_test"]["images"] == 3573 and metrics["private_test_ferplus"]["images"] == 3136
+    shipped = ModelMetadata.load(emotion_model_path.with_suffix(".json")).metrics
+    assert metrics["private_test"]["int8_accuracy"] == shipped["private_test"]["int8_accuracy"]
