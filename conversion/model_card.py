@@ -376,6 +376,11 @@ def render(
         "| augmentation | horizontal flip, shift ±10 %, rotation ±10°, zoom ±10 % (reflect fill), random erasing |"
     )
     w("| selection | best public_test accuracy (checkpoint), never private_test |")
+    if extra.get("epochs_run", 0) < recipe.get("epochs", 0):
+        w(
+            f"| stopped early | after {extra['epochs_run']} of the {recipe['epochs']} epochs the cosine schedule was"
+            " set for: the CPU time of the session ran out (`--time-limit-min`; `--resume` continues the run) |"
+        )
     if "train_seconds" in extra:
         w(
             f"| training time | {extra['train_seconds'] / 60:.0f} min for {extra.get('epochs_run', '?')} epochs on"
