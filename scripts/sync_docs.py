@@ -73,8 +73,9 @@ def model_block() -> str:
     contrast = meta.get("contrast", "none")
     return "\n".join(
         [
-            "private_test (raw pixels), evaluated by `python -m conversion.evaluate --keras runs/emotion/best.keras"
-            " --mini-xception --flip-tta`: FER+'s majority label where it has one among the seven classes"
+            "private_test (raw pixels), evaluated by `python -m conversion.evaluate"
+            + (" --keras runs/emotion/best.keras" if "keras" in ev["models"] else "")
+            + " --mini-xception --flip-tta`: FER+'s majority label where it has one among the seven classes"
             " (the literature's FER+ protocol), and FER2013's own labels on every image:",
             "",
             *rows,
