@@ -21,9 +21,9 @@ from edge_monitor.errors import (
     ConfigError,
     ConfigKeyError,
     ConfigRangeError,
-    ConfigSyntaxError,
     ConfigTypeError,
 )
+from edge_monitor.yamlsafe import load_yaml, read_config_text
 
 
 def spec(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None, choices=None) -> Any:
@@ -62,14 +62,26 @@ class ModelsConfig:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """Haar face detection on a downscaled grey frame, searching near the last face."""
+    """Face detection (Haar cascade or BlazeFace), searching near the last face."""
 
-    cascade: str = spec(
-        "haarcascade_frontalface_default.xml", "cascade file: a name in cv2.data.haarcascades or a path"
+    kind: str = spec(
+        "blazeface",
+        "face detector: haar (OpenCV cascade, grey) or blazeface (MediaPipe's TFLite model, any pose)",
+        choices=("haar", "blazeface"),
     )
-    detect_width_px: int = spec(240, "frames are downscaled to this width for detection", lo=80, hi=1920)
-    scale_factor: float = spec(1.1, "Haar pyramid scale step", lo=1.01, hi=2.0)
-    min_neighbors: int = spec(3, "Haar detections needed to accept a face", lo=1, hi=20)
+    model: str = spec("", "blazeface: .tflite; empty = the fetched face_detection_short_range.tflite")
+    min_score: float = spec(0.65, "blazeface: lowest face score kept", lo=0.05, hi=0.99)
+    nms_iou: float = spec(
+        0.3, "blazeface: detections overlapping more than this are merged", lo=0.05, hi=0.95
+    )
+    cascade: str = spec(
+        "haarcascade_frontalface_default.xml", "haar: cascade file, a name in cv2.data.haarcascades or a path"
+    )
+    detect_width_px: int = spec(
+        240, "haar: frames are downscaled to this width for detection", lo=80, hi=1920
+    )
+    scale_factor: float = spec(1.1, "haar: pyramid scale step", lo=1.01, hi=2.0)
+    min_neighbors: int = spec(3, "haar: detections needed to accept a face", lo=1, hi=20)
     min_face_frac: float = spec(0.12, "smallest face, as a fraction of the frame height", lo=0.02, hi=1.0)
     roi_margin: float = spec(0.5, "search region = last face grown by this fraction per side", lo=0.1, hi=3.0)
     roi_size_ratio: float = spec(
@@ -83,9 +95,21 @@ class DetectorConfig:
     )
     turned_cascade: str = spec(
         "haarcascade_profileface.xml",
-        "cascade for a face turned from the camera, tried (both sides) only when no frontal face is"
+        "haar: cascade for a face turned from the camera, tried (both sides) only when no frontal face is"
         " found; it feeds yawn detection only, and a turned face still counts as absent; '' = off",
     )
+
+
+@dataclass(frozen=True)
+class LandmarksConfig:
+    """Face landmarks (468 points) on the driver's face: eye/mouth geometry, head pose, crops."""
+
+    enabled: bool = spec(True, "run the landmark model on the driver's face every frame")
+    model: str = spec("", "face-landmark .tflite; empty = the fetched face_landmark.tflite")
+    min_presence: float = spec(
+        0.5, "landmarks with a lower face score are rejected (no geometry this frame)", lo=0.0, hi=1.0
+    )
+    margin: float = spec(0.25, "crop margin per side, as a fraction of the face box", lo=0.0, hi=1.0)
 
 
 @dataclass(frozen=True)
@@ -121,6 +145,26 @@ class EyesConfig:
     flip_average: bool = spec(
         False, "average each eye crop with its mirror image (2x eye-model cost, 0.06 ms per crop)"
     )
+    ear_closed_ratio: float = spec(
+        0.8,
+        "with face landmarks, the eyes count as closed only when the eye model says so and the eye"
+        " aspect ratio is below this share of the driver's open-eye level",
+        lo=0.1,
+        hi=1.0,
+    )
+    hidden_dark_ratio: float = spec(
+        0.38,
+        "an eye region darker than this share of the cheeks' brightness, with little contrast, is"
+        " hidden (dark sunglasses): eye state unknown",
+        lo=0.05,
+        hi=1.0,
+    )
+    hidden_max_std: float = spec(
+        26.0, "grey-level standard deviation an eye region hidden by sunglasses stays under", lo=1.0, hi=80.0
+    )
+    hidden_after_s: float = spec(
+        0.5, "eyes seen hidden (or visible again) this long switches the eye state", lo=0.0, hi=10.0
+    )
 
 
 @dataclass(frozen=True)
@@ -138,6 +182,42 @@ class FatigueConfig:
         0.5, "share of the PERCLOS window with eyes seen before PERCLOS counts", lo=0.0, hi=1.0
     )
     yawn_min_s: float = spec(1.5, "mouth wide open this long is a yawn (talking is shorter)", lo=0.3, hi=10.0)
+    reopen_s: float = spec(
+        0.3,
+        "an eye closure ends only after the eyes are seen open this long, so one or two noisy"
+        " frames do not split it",
+        lo=0.0,
+        hi=2.0,
+    )
+    yawn_reopen_s: float = spec(
+        0.0,
+        "a yawn ends only after the mouth is seen less open this long (0: at the first such frame;"
+        " the pauses between a talking driver's words must end a run)",
+        lo=0.0,
+        hi=2.0,
+    )
+    yawn_open_min: float = spec(
+        0.25,
+        "with face landmarks, a yawning mouth's inner-lip opening over its width is at least this"
+        " (a laughing mouth stays under it; talking reaches it only for moments)",
+        lo=0.1,
+        hi=3.0,
+    )
+    yawn_open_margin: float = spec(
+        0.15, "... and at least this far above the driver's closed-mouth level", lo=0.0, hi=3.0
+    )
+    yawn_max_width_ratio: float = spec(
+        1.4,
+        "a mouth wider than this times the driver's resting width is a laugh or a smile, not a yawn",
+        lo=1.0,
+        hi=3.0,
+    )
+    yawn_min_presence: float = spec(
+        0.5,
+        "landmark face score below which the mouth is taken as hidden (a hand over it): no yawn",
+        lo=0.0,
+        hi=1.0,
+    )
     repeat_window_s: float = spec(
         300.0, "window for counting repeated microsleeps and yawns", lo=10.0, hi=3600.0
     )
@@ -152,6 +232,70 @@ class AttentionConfig:
     notice_s: float = spec(3.0, "face absent this long: notice (LED pre-alert)", lo=0.5, hi=60.0)
     warning_s: float = spec(5.0, "face absent this long: warning (audible)", lo=0.5, hi=60.0)
     alarm_s: float = spec(11.0, "face absent this long: alarm", lo=1.0, hi=120.0)
+    max_yaw_deg: float = spec(
+        30.0,
+        "head turned further than this left or right of the driver's straight-ahead is looking away:"
+        " eye closure is not counted, the time counts as distraction",
+        lo=5.0,
+        hi=90.0,
+    )
+    max_pitch_deg: float = spec(
+        20.0,
+        "head tilted further than this up or down from the driver's straight-ahead is looking away",
+        lo=5.0,
+        hi=90.0,
+    )
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """The driver's own open-eye, closed-mouth and straight-ahead levels, learnt from attentive frames."""
+
+    learn_s: float = spec(
+        5.0,
+        "attentive face time needed before the driver's own levels replace the defaults",
+        lo=0.5,
+        hi=600.0,
+    )
+    window_s: float = spec(
+        300.0,
+        "the levels are medians over this much of the latest attentive time (a slow refresh)",
+        lo=5.0,
+        hi=7200.0,
+    )
+    sample_interval_s: float = spec(
+        0.2, "at most one frame per this many seconds is kept for the medians", lo=0.0, hi=5.0
+    )
+    max_yaw_deg: float = spec(
+        35.0,
+        "frames with the head turned further than this from the camera are not learnt from",
+        lo=5.0,
+        hi=90.0,
+    )
+    max_pitch_deg: float = spec(
+        30.0,
+        "frames with the head tilted further than this from the camera are not learnt from",
+        lo=5.0,
+        hi=90.0,
+    )
+    open_eye_max_prob: float = spec(
+        0.3, "frames whose eye-model P(closed) is above this are not learnt from", lo=0.0, hi=1.0
+    )
+    min_presence: float = spec(
+        0.7, "frames with a lower landmark face score are not learnt from", lo=0.0, hi=1.0
+    )
+    default_ear: float = spec(
+        0.30,
+        "open-eye aspect ratio assumed until calibrated (narrow-eyed: closures need a lower ratio)",
+        lo=0.05,
+        hi=1.0,
+    )
+    default_mouth_open: float = spec(
+        0.05, "resting inner-lip opening over mouth width assumed until calibrated", lo=0.0, hi=1.0
+    )
+    default_mouth_width: float = spec(
+        0.58, "resting mouth width over outer-eye-corner distance assumed until calibrated", lo=0.1, hi=3.0
+    )
 
 
 @dataclass(frozen=True)
@@ -161,7 +305,10 @@ class PolicyConfig:
     min_hold_s: float = spec(2.0, "a raised level is held at least this long", lo=0.0, hi=60.0)
     recovery_s: float = spec(1.0, "the cause must be clear this long before the level drops", lo=0.0, hi=60.0)
     cooldown_s: float = spec(
-        30.0, "after an alarm ends, the same cause cannot alarm again for this long", lo=0.0, hi=600.0
+        30.0,
+        "an alarm returning this soon after the last one ended continues its episode (it always sounds)",
+        lo=0.0,
+        hi=600.0,
     )
     negative_emotions: str = spec("angry", "comma-separated emotions that may raise a notice; empty = never")
     negative_emotion_s: float = spec(
@@ -217,11 +364,13 @@ class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+    landmarks: LandmarksConfig = field(default_factory=LandmarksConfig)
     face: FaceConfig = field(default_factory=FaceConfig)
     emotion: EmotionConfig = field(default_factory=EmotionConfig)
     eyes: EyesConfig = field(default_factory=EyesConfig)
     fatigue: FatigueConfig = field(default_factory=FatigueConfig)
     attention: AttentionConfig = field(default_factory=AttentionConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     gpio: GpioConfig = field(default_factory=GpioConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
@@ -240,6 +389,12 @@ def _line(node: yaml.Node | None) -> str:
     return f" (line {node.start_mark.line + 1})" if node is not None else ""
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    # A value in an error message is one short line, whatever the file held.
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _coerce(value: Any, tp: Any, path: str, node: yaml.Node | None, meta: dict) -> Any:
     where = _line(node)
     if tp is bool:
@@ -251,20 +406,22 @@ def _coerce(value: Any, tp: Any, path: str, node: yaml.Node | None, meta: dict) 
         if ok:
             value = float(value)
             if not math.isfinite(value):
-                raise ConfigRangeError(f"{path}: {value!r} is not a finite number{where}")
+                raise ConfigRangeError(f"{path}: {_show(value)} is not a finite number{where}")
     elif tp is str:
         ok = isinstance(value, str)
     else:  # pragma: no cover - only the types above are used
         raise TypeError(tp)
     if not ok:
         raise ConfigTypeError(
-            f"{path}: {value!r} is {type(value).__name__}, expected {_type_name(tp)}{where}"
+            f"{path}: {_show(value)} is {type(value).__name__}, expected {_type_name(tp)}{where}"
         )
     lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ConfigRangeError(f"{path}: {value!r} is out of range, must be between {lo} and {hi}{where}")
+        raise ConfigRangeError(
+            f"{path}: {_show(value)} is out of range, must be between {lo} and {hi}{where}"
+        )
     if choices is not None and value not in choices:
-        raise ConfigRangeError(f"{path}: {value!r} is not one of {', '.join(map(str, choices))}{where}")
+        raise ConfigRangeError(f"{path}: {_show(value)} is not one of {', '.join(map(str, choices))}{where}")
     return value
 
 
@@ -325,16 +482,9 @@ def _check_relations(cfg: Config) -> None:
 
 
 def parse_config(text: str, source: str = "<config>", base: Config | None = None) -> Config:
-    """Parse YAML text over ``base`` (default: the built-in defaults)."""
+    """Parse YAML text over ``base`` (default: the built-in defaults), within the limits of ``yamlsafe``."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigSyntaxError(f"{source}: YAML syntax error{where}: {problem}") from None
-    try:
+        data, node = load_yaml(text)
         cfg = _build(Config, data, node, "", base or Config())
         _check_relations(cfg)
         return cfg
@@ -359,13 +509,7 @@ def load_config(path: str | Path | None = None) -> Config:
     if path is None:
         return base
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {p}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc}") from None
-    return parse_config(text, str(p), base)
+    return parse_config(read_config_text(p), str(p), base)
 
 
 def to_dict(cfg: Any) -> dict:
@@ -396,6 +540,7 @@ def dump_yaml(cfg: Config) -> str:
 
 __all__ = [
     "AttentionConfig",
+    "CalibrationConfig",
     "Config",
     "DetectorConfig",
     "EmotionConfig",
@@ -404,6 +549,7 @@ __all__ = [
     "FaceConfig",
     "FatigueConfig",
     "GpioConfig",
+    "LandmarksConfig",
     "ModelsConfig",
     "PolicyConfig",
     "SnapshotsConfig",
