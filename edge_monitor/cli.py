@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plot", type=Path, metavar="OUT.png", help="draw a timeline of the run (needs matplotlib)"
     )
+    p.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="publish events to this MQTT broker (mqtt://host:port or mqtts://host:port; overrides fleet.url)",
+    )
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     p.add_argument(
         "--gpio",
@@ -146,6 +151,12 @@ def run(args: argparse.Namespace) -> int:
         elif not args.quiet:
             sinks.append(ConsoleSink())
         events_path = args.events or (Path(cfg.events.path) if cfg.events.path else None)
+        fleet = None
+        if args.mqtt or cfg.fleet.url:  # before the event log: an event is queued before it is logged
+            from edge_monitor.fleet.sink import open_fleet
+
+            fleet = open_fleet(cfg.fleet, args.mqtt or cfg.fleet.url, events_path)
+            sinks.append(fleet)
         if events_path is not None:
             from edge_monitor.outputs.events import EventLog
 
@@ -199,6 +210,9 @@ def run(args: argparse.Namespace) -> int:
             model.close()
     if not args.quiet:
         print(summary.report(runner.wall_s))
+        if fleet is not None:
+            c = fleet.counts()
+            print(f"fleet: {c['published']} events published, {c['queued']} queued, {c['dropped']} dropped")
     if getattr(source, "ended_early", False):
         raise VideoTruncatedError(
             f"{args.video} ended after {summary.frames} of {source.frame_count} frames: it is truncated;"

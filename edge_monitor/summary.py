@@ -59,12 +59,13 @@ class RunSummary:
         """Percentage of frames with a detected face."""
         return 100.0 * self.face_frames / self.frames if self.frames else 0.0
 
-    def event(self, wall_s: float, stopped_by: str) -> Event:
+    def event(self, wall_s: float, stopped_by: str, extra: dict | None = None) -> Event:
         """The ``summary`` event.
 
         Args:
             wall_s: Wall-clock seconds the run took (for the processing rate).
             stopped_by: ``end``, ``max_frames``, ``signal`` or ``error``.
+            extra: Fields the sinks add (``fleet``: published, queued, dropped).
         """
         t = self.last_t if self.last_t is not None else 0.0
         return Event(
@@ -91,6 +92,7 @@ class RunSummary:
                 "level_s": {k: round(v, 3) for k, v in sorted(self.level_s.items())},
                 "events": dict(sorted(self.events.items())),
                 "stopped_by": stopped_by,
+                **(extra or {}),
             },
         )
 
