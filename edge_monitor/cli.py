@@ -127,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.max_frames is not None and args.max_frames < 1:
         raise EdgeMonitorError("--max-frames must be at least 1")
+    if args.mqtt or cfg.fleet.url:  # a bad URL or a missing paho-mqtt fails before the models load
+        from edge_monitor.fleet.sink import preflight
+
+        preflight(cfg.fleet, args.mqtt or cfg.fleet.url)
 
     emotion_path = model_path(cfg.models.emotion, "emotion")
     threads = cfg.models.threads

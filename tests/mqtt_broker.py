@@ -10,6 +10,7 @@ the broker accepted, whenever it connects.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -76,6 +77,8 @@ class Broker:
             f"persistence true\npersistence_location {folder}/\n"
             "max_queued_messages 100000\n"
             f"log_dest file {folder}/mosquitto.log\n"
+            # As root, mosquitto switches to the 'mosquitto' user, who cannot write to our folder.
+            f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
             f"{extra}"
         )
         self.proc: subprocess.Popen | None = None

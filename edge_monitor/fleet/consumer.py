@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("url", metavar="URL", help="the broker: mqtt://host:port or mqtts://host:port")
     p.add_argument("--topic-prefix", default="edge-monitor", help="the vehicles' fleet.topic_prefix")
     p.add_argument("--vehicle", default="+", help="only this vehicle id (default: all)")
-    p.add_argument("--out", type=Path, metavar="DIR", help="append to DIR/<vehicle_id>.jsonl (default: stdout)")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="append to DIR/<vehicle_id>.jsonl (default: stdout)"
+    )
     p.add_argument("--status", action="store_true", help="also write status and state messages")
     p.add_argument("--client-id", help="keep a persistent session under this id (events queue while away)")
     p.add_argument("--username", help="broker user name")
@@ -103,7 +105,10 @@ class FleetWriter:
             self.new_events += 1
             return True
         if leaf == "status":
-            self._write(vehicle, {"vehicle_id": vehicle, "kind": "status", "status": payload.decode("utf-8", "replace")})
+            self._write(
+                vehicle,
+                {"vehicle_id": vehicle, "kind": "status", "status": payload.decode("utf-8", "replace")},
+            )
         elif leaf == "state":
             try:
                 state = json.loads(payload)
@@ -127,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         from paho.mqtt import client as mqtt
     except ImportError:
-        raise FleetUnavailableError("edge-monitor-fleet needs paho-mqtt: pip install 'edge-monitor[fleet]'") from None
+        raise FleetUnavailableError(
+            "edge-monitor-fleet needs paho-mqtt: pip install 'edge-monitor[fleet]'"
+        ) from None
     client = mqtt.Client(
         callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
         client_id=args.client_id or "",
@@ -151,14 +158,17 @@ def run(args: argparse.Namespace) -> int:
 
     def on_connect(c, _u, _f, reason_code, _p):
         if reason_code.is_failure:
-            print(f"edge-monitor-fleet: {address}: the broker refused the connection: {reason_code}", file=sys.stderr)
+            print(
+                f"edge-monitor-fleet: {address}: the broker refused the connection: {reason_code}",
+                file=sys.stderr,
+            )
             return
         c.subscribe(topics)
 
     def on_message(_c, _u, msg):
-        if writer.message(msg.topic, msg.payload, args.topic_prefix) and args.max_events:
-            if writer.new_events >= args.max_events:
-                done.set()
+        new = writer.message(msg.topic, msg.payload, args.topic_prefix)
+        if new and args.max_events and writer.new_events >= args.max_events:
+            done.set()
 
     client.on_connect = on_connect
     client.on_message = on_message
@@ -181,7 +191,10 @@ def run(args: argparse.Namespace) -> int:
         client.disconnect()
         client.loop_stop()
         writer.close()
-    print(f"edge-monitor-fleet: {writer.new_events} events, {writer.duplicates} duplicates skipped", file=sys.stderr)
+    print(
+        f"edge-monitor-fleet: {writer.new_events} events, {writer.duplicates} duplicates skipped",
+        file=sys.stderr,
+    )
     return 0
 
 

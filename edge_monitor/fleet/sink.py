@@ -138,6 +138,18 @@ class FleetSink(Sink):
             self.outbox.close()
 
 
+def preflight(cfg: FleetConfig, url: str) -> BrokerAddress:
+    """Check what can be checked before the models load: the URL and that paho-mqtt is installed.
+
+    Raises:
+        ConfigRangeError: A bad URL.
+        FleetUnavailableError: paho-mqtt is not installed.
+    """
+    address = parse_broker_url(url, "--mqtt" if url != cfg.url else "fleet.url")
+    _require_paho()
+    return address
+
+
 def _require_paho() -> None:
     try:
         import paho.mqtt.client  # noqa: F401
@@ -213,8 +225,7 @@ def open_fleet(cfg: FleetConfig, url: str, events_path: Path | None) -> FleetSin
         ConfigError: A bad URL, vehicle id or credentials/TLS file.
         OutputError: The outbox cannot be opened.
     """
-    address = parse_broker_url(url, "--mqtt" if url != cfg.url else "fleet.url")
-    _require_paho()
+    address = preflight(cfg, url)
     vehicle_id = cfg.vehicle_id or socket.gethostname()
     check_topic_part(vehicle_id, "fleet.vehicle_id (the hostname)", allow_slash=False)
     credentials = _credentials(cfg, address)
