@@ -1,10 +1,12 @@
 """The durable outbox: events waiting for the broker's PUBACK, in SQLite (WAL mode).
 
 An event is committed here before it is published and deleted only when the broker has
-acknowledged it, so a SIGKILL, a power cut or a broker outage loses nothing: the next
-connection (or the next run) publishes what is left, oldest first. Commits use
-``synchronous=FULL`` (the WAL is fsync-ed), which costs a few milliseconds per event; events
-are rare (a few per minute), frames are not written here.
+acknowledged it, so a SIGKILL or a broker outage loses nothing: the next connection (or
+the next run) publishes what is left, oldest first. Durability follows the event log's: every
+commit reaches the operating system at once (survives a SIGKILL), and an alert's commit is
+``fsync``-ed (``synchronous=FULL``), which makes it and everything queued before it survive a
+power cut; other events are not fsync-ed one by one (a few milliseconds each on an SD card,
+spent in the frame loop).
 
 The outbox is bounded by the total size of its payloads. When a new event does not fit, the
 oldest non-alert events are dropped first, then the oldest alerts, and the drops are counted.
@@ -97,7 +99,7 @@ class Outbox:
         if db is None:
             db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # a committed event survives a power cut
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a crash; put() syncs alerts
             self._local.db = db
             with self._lock:
                 self._connections.append(db)
@@ -124,6 +126,8 @@ class Outbox:
                 return 1
             db = self._db()
             dropped = 0
+            if priority:  # an alert's commit is fsync-ed, like in the event log
+                db.execute("PRAGMA synchronous=FULL")
             db.execute("BEGIN IMMEDIATE")
             try:
                 while self._size + size > self.max_bytes:
@@ -147,6 +151,9 @@ class Outbox:
                     "SELECT COALESCE(SUM(LENGTH(payload)), 0), COUNT(*) FROM outbox"
                 ).fetchone()
                 raise
+            finally:
+                if priority:
+                    db.execute("PRAGMA synchronous=NORMAL")
             self._size += size
             self._count += 1
             self.dropped += dropped

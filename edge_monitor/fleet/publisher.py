@@ -240,8 +240,14 @@ class Publisher:
         self.last_error = None
 
     def _on_disconnect(self, client, _userdata, _flags, reason_code, _properties) -> None:
-        if client is self._client and self._refused is None:
+        if client is not self._client or self._refused is not None:
+            return
+        if self.connected:
             self._refused = f"connection lost ({reason_code})"
+        elif "keep alive" in str(reason_code).lower():
+            self._refused = f"no answer to CONNECT within {self.keepalive_s} s"
+        else:
+            self._refused = f"the broker closed the connection before answering CONNECT ({reason_code})"
 
     def _on_publish(self, client, _userdata, mid, _reason_code, _properties) -> None:
         if client is not self._client:
@@ -303,6 +309,14 @@ class Publisher:
         """Publish the retained ``offline`` (a clean DISCONNECT suppresses the will), then disconnect."""
         client = self._client
         if client is None or not self.connected:
+            if self._reported is None and len(self.outbox):  # say once why events are left over
+                state = "still waiting for CONNACK" if client is not None else "not connected"
+                log.warning(
+                    "fleet: %s: %s at exit; %d events wait in the outbox for the next run",
+                    self.address,
+                    state,
+                    len(self.outbox),
+                )
             self._discard()
             return
         self._publish_state()  # the last word on the run's state, then offline
@@ -320,7 +334,8 @@ class Publisher:
 def _describe(exc: BaseException) -> str:
     """One line for a connection failure, with what to check."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS: {exc.verify_message or exc.reason}; check fleet.ca_file (it must hold the broker's CA)"
+        detail = exc.verify_message or exc.reason
+        return f"TLS certificate verify failed ({detail}); check fleet.ca_file (it must hold the broker's CA)"
     if isinstance(exc, ssl.SSLError):
         return f"TLS: {exc.reason or exc}; check that the broker speaks TLS on this port (mqtts://)"
     if isinstance(exc, TimeoutError | ssl.SSLZeroReturnError):
