@@ -1,0 +1,199 @@
+"""Frame rate of a replay with fleet telemetry: broker up, down and black-holed vs no MQTT.
+
+    python -m benchmarks.fleet [--clip PATH] [--repeats 5]
+
+Runs ``edge-monitor --video CLIP`` (fast replay, the device's code path) in a fresh process per
+run, interleaving the four cases so that a change in the machine's load hits them alike, and reads
+the processing rate (``fps`` of the ``summary`` event: frames over the frame loop's wall time).
+The broker is a mosquitto started on a free 127.0.0.1 port; "down" is a port nobody listens on
+(connection refused, retried with backoff); "black hole" is a socket that accepts TCP and never
+answers CONNECT. Target: every case ≥ 0.95 of the rate without MQTT (median of the runs).
+
+Writes ``benchmarks/results/fleet.json`` and ``benchmarks/results/fleet.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pwd
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.machine import describe, write_result
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SHARED = Path(os.environ.get("EDGE_MONITOR_SHARED", REPO.parent / "shared"))
+DEFAULT_CLIP = SHARED / "clips/pyfeat/WolfgangLanger_Pexels.mp4"
+CASES = ("none", "up", "down", "black hole")
+TARGET = 0.95
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_mosquitto(folder: Path) -> tuple[subprocess.Popen, int]:
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.access(binary, os.X_OK):
+        raise SystemExit("mosquitto is not installed: apt-get install mosquitto")
+    port = _free_port()
+    conf = folder / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
+    )
+    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("mosquitto did not start")
+
+
+def _replay(clip: Path, folder: Path, url: str | None, n: int) -> dict:
+    events = folder / f"events-{n}.jsonl"
+    cmd = [sys.executable, "-m", "edge_monitor", "--video", str(clip), "--events", str(events)]
+    cmd += ["--gpio", "off", "--quiet"]
+    if url is not None:
+        config = folder / "fleet.yaml"
+        config.write_text(f"fleet:\n  vehicle_id: bench\n  outbox: {folder / f'outbox-{n}.sqlite'}\n")
+        cmd += ["--config", str(config), "--mqtt", url]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    r = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONWARNINGS": "ignore"}
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if r.returncode != 0:
+        raise SystemExit(f"edge-monitor failed ({r.returncode}): {r.stderr[-500:]}")
+    summary = json.loads(events.read_text().splitlines()[-1])
+    return {"fps": summary["fps"], "frames": summary["frames"], "cpu_s": cpu_s, "fleet": summary.get("fleet")}
+
+
+def run(clip: Path, repeats: int) -> dict:
+    machine = describe()
+    started = time.monotonic()
+    runs: dict[str, list[dict]] = {case: [] for case in CASES}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        broker, port = _start_mosquitto(folder)
+        down_port = _free_port()
+        hole = socket.socket()
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)
+        urls = {
+            "none": None,
+            "up": f"mqtt://127.0.0.1:{port}",
+            "down": f"mqtt://127.0.0.1:{down_port}",
+            "black hole": f"mqtt://127.0.0.1:{hole.getsockname()[1]}",
+        }
+        try:
+            n = 0
+            for rep in range(repeats):
+                order = CASES if rep % 2 == 0 else tuple(reversed(CASES))
+                for case in order:
+                    n += 1
+                    runs[case].append(_replay(clip, folder, urls[case], n))
+                    print(f"{case:>10}: {runs[case][-1]['fps']:.1f} fps", file=sys.stderr)
+        finally:
+            hole.close()
+            broker.terminate()
+            broker.wait(10)
+    base = statistics.median(r["fps"] for r in runs["none"])
+    cases = {}
+    for case in CASES:
+        fps = [r["fps"] for r in runs[case]]
+        median = statistics.median(fps)
+        cpu = [r["cpu_s"] for r in runs[case]]
+        cases[case] = {
+            "cpu_s_runs": [round(v, 3) for v in cpu],
+            "cpu_s_median": round(statistics.median(cpu), 3),
+            "fps_runs": fps,
+            "fps_median": median,
+            "ratio": round(median / base, 3),
+            "fleet_last_run": runs[case][-1]["fleet"],
+        }
+    return {
+        "benchmark": "fleet",
+        "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "wall_s": round(time.monotonic() - started, 1),
+        "clip": clip.name,
+        "frames": runs["none"][0]["frames"],
+        "repeats": repeats,
+        "target_ratio": TARGET,
+        "machine": machine,
+        "cases": cases,
+    }
+
+
+def render(result: dict) -> str:
+    m = result["machine"]
+    libs = ", ".join(f"{k} {v}" for k, v in m["libraries"].items() if v)
+    lines = [
+        "# Fleet telemetry benchmark",
+        "",
+        f"Generated by `python -m benchmarks.fleet` on {result['date_utc']} UTC ({result['wall_s']:.0f} s)."
+        " Raw numbers: `fleet.json`.",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores ({m['machine']}), {m['os']}, Python {m['python']}; {libs}."
+        f" Load average before the run: {m['load_avg_1_5_15']}.",
+        "",
+        f"Replay of {result['clip']} ({result['frames']} frames, fast replay, one process per run,"
+        f" {result['repeats']} runs per case, interleaved); fps = frames / frame-loop wall time.",
+        "",
+        "| case | median fps | ratio to no MQTT | target | | runs (fps) | CPU s per run (median) | fleet counts, last run |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for case, c in result["cases"].items():
+        met = "–" if case == "none" else ("met" if c["ratio"] >= result["target_ratio"] else "NOT met")
+        target = "–" if case == "none" else f"≥ {result['target_ratio']}"
+        runs = ", ".join(f"{v:.1f}" for v in c["fps_runs"])
+        counts = c["fleet_last_run"]
+        counts = "–" if counts is None else ", ".join(f"{k} {v}" for k, v in counts.items())
+        lines.append(
+            f"| {case} | {c['fps_median']:.1f} | {c['ratio']:.3f} | {target} | {met} | {runs} | {counts} |"
+        )
+    lines += [
+        "",
+        "up: mosquitto on 127.0.0.1; down: nothing listens (refused, retried with backoff); black hole:"
+        " a socket that accepts TCP and never answers CONNECT. The counts are those of the summary"
+        " event (before the summary itself is queued). CPU s: user + system time of the whole process"
+        " (start-up and model loading included), which the machine's other load disturbs less than fps.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--out-dir", type=Path, default=HERE / "results")
+    args = p.parse_args(argv)
+    if not args.clip.exists():
+        raise SystemExit(f"{args.clip} is absent (the shared data sits beside the repository)")
+    result = run(args.clip, args.repeats)
+    write_result(args.out_dir / "fleet.json", result)
+    (args.out_dir / "fleet.md").write_text(render(result))
+    print(render(result))
+
+
+if __name__ == "__main__":
+    main()
