@@ -23,7 +23,7 @@ from edge_monitor.fleet.outbox import Outbox
 from edge_monitor.fleet.publisher import Publisher, Topics
 from edge_monitor.fleet.url import parse_broker_url
 from edge_monitor.outputs.events import read_events
-from tests.mqtt_broker import HOST, Broker, Collector, mosquitto_path
+from tests.mqtt_broker import HOST, Broker, Collector, free_port, mosquitto_path
 
 pytest.importorskip("paho.mqtt", reason="the fleet extra (paho-mqtt) is not installed")
 pytestmark = pytest.mark.slow
@@ -344,5 +344,49 @@ def test_black_hole_broker_changes_neither_frames_nor_events(tmp_path, clip):
     assert with_hole.returncode == 0 and without.returncode == 0, with_hole.stderr
     (line,) = fleet_lines(with_hole.stderr)  # the timeout, or the exit came first
     assert "no answer to CONNECT within 1 s" in line or "still waiting for CONNACK at exit" in line
-    strip = lambda rs: [{k: v for k, v in r.items() if k not in ("id", "wall_s", "fps", "fleet", "config")} for r in rs]  # noqa: E731
+
+    def strip(records: list[dict]) -> list[dict]:
+        ignore = ("id", "wall_s", "fps", "fleet", "config")
+        return [{k: v for k, v in r.items() if k not in ignore} for r in records]
+
     assert strip(read_events(tmp_path / "h.jsonl")) == strip(read_events(tmp_path / "n.jsonl"))
+
+
+def test_consumer_writes_each_vehicles_events_once(tmp_path, broker, clip):
+    broker.start()
+    out = tmp_path / "fleet"
+    consumer = [sys.executable, "-m", "edge_monitor.fleet.consumer", broker.url, "--out", str(out)]
+    consumer += ["--client-id", "depot-1", "--status"]
+    # A first short session registers the consumer; the broker queues for it while it is away.
+    r = subprocess.run([*consumer, "--timeout", "0.5"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    run = run_cli(tmp_path, clip(CLIP), "--mqtt", broker.url)
+    assert run.returncode == 0, run.stderr
+    logged = read_events(tmp_path / "e.jsonl")
+    r = subprocess.run(
+        [*consumer, "--max-events", str(len(logged)), "--timeout", "30"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    written = read_events(out / "car-1.jsonl")
+    events = [w for w in written if w["kind"] not in ("status", "state")]
+    assert [e["id"] for e in events] == [e["id"] for e in logged]
+    assert all(e["vehicle_id"] == "car-1" for e in written)
+    assert {w["kind"] for w in written} >= {"status", "state"}
+
+
+def test_full_outbox_drops_non_alert_events_first_and_counts_them(tmp_path, clip):
+    refused = f"mqtt://{HOST}:{free_port()}"  # nothing listens: every event stays in the outbox
+    r = run_cli(tmp_path, clip(LONG_CLIP), "--mqtt", refused, "--max-frames", "150", max_outbox_mb=0.001)
+    assert r.returncode == 0, r.stderr
+    records = read_events(tmp_path / "e.jsonl")
+    alerts = [e["id"] for e in records if e["kind"] == "alert"]
+    assert alerts, "the first 150 frames of the clip raise an alert"
+    assert records[-1]["fleet"]["dropped"] > 0 and records[-1]["fleet"]["published"] == 0
+    box = Outbox(tmp_path / "fleet-outbox.sqlite", 1000)
+    kept = [p.id for p in box.peek(0, 100)]
+    box.close()
+    assert box.size_bytes <= 1000 and set(alerts) <= set(kept)  # the alerts outlived older events
+    assert kept == [e["id"] for e in records if e["id"] in kept]  # still in order
