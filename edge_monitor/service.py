@@ -133,8 +133,11 @@ class Runner:
     def _sink_fields(self) -> dict:
         fields: dict = {}
         for sink in self.sinks:
+            extra = getattr(sink, "summary_fields", None)  # sinks need not derive from Sink
+            if extra is None:
+                continue
             try:
-                fields.update(sink.summary_fields())
+                fields.update(extra())
             except Exception:  # the summary must be written whatever a sink's bookkeeping does
                 log.exception("%s.summary_fields failed", type(sink).__name__)
         return fields
