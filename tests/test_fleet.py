@@ -216,6 +216,29 @@ def test_broker_down_then_the_next_run_delivers_both_runs(tmp_path, broker, clip
     collector.disconnect()
 
 
+def test_broker_killed_mid_run_and_restarted_the_run_delivers_everything(tmp_path, broker, clip):
+    broker.start()
+    collector = Collector(broker).register()
+    broker.restart()  # saves the collector's session for the restarted broker
+    collector.connect()
+    log = tmp_path / "e.jsonl"
+    proc = run_cli(
+        tmp_path, clip(LONG_CLIP), "--realtime", "--max-frames", "120", "--mqtt", broker.url, popen=True
+    )
+    assert wait_for(
+        lambda: log.exists() and any(r["kind"] == "emotion" for r in read_events(log)), timeout=60
+    )
+    broker.stop(signal.SIGKILL)  # at 0.5 s of clip time; the alert at 2.0 s comes while it is away
+    time.sleep(2.0)
+    broker.start()
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert any("connection lost" in line or "refused" in line for line in fleet_lines(stderr)), stderr
+    logged = ids(log)
+    assert collector.wait_ids(set(logged)) >= set(logged)
+    collector.disconnect()
+
+
 def test_sigkill_mid_run_then_a_new_run_delivers_every_logged_event(tmp_path, broker, clip):
     broker.start()
     collector = Collector(broker).register()
