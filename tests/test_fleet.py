@@ -222,8 +222,17 @@ def test_broker_killed_mid_run_and_restarted_the_run_delivers_everything(tmp_pat
     broker.restart()  # saves the collector's session for the restarted broker
     collector.connect()
     log = tmp_path / "e.jsonl"
+    # keepalive 1 s: retries at most ~1.2 s apart, well before the run ends (5 s of clip time)
     proc = run_cli(
-        tmp_path, clip(LONG_CLIP), "--realtime", "--max-frames", "120", "--mqtt", broker.url, popen=True
+        tmp_path,
+        clip(LONG_CLIP),
+        "--realtime",
+        "--max-frames",
+        "120",
+        "--mqtt",
+        broker.url,
+        popen=True,
+        keepalive_s=1,
     )
     assert wait_for(
         lambda: log.exists() and any(r["kind"] == "emotion" for r in read_events(log)), timeout=60
