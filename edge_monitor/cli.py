@@ -13,7 +13,13 @@ from pathlib import Path
 
 from edge_monitor import __version__
 from edge_monitor.config import Config, dump_yaml, load_config
-from edge_monitor.errors import ConfigError, EdgeMonitorError, OutputError, VideoTruncatedError
+from edge_monitor.errors import (
+    ConfigError,
+    EdgeMonitorError,
+    FleetUnavailableError,
+    OutputError,
+    VideoTruncatedError,
+)
 from edge_monitor.eyes import EyeStateEstimator
 from edge_monitor.faces import build_face_tracker
 from edge_monitor.inference import load_classifier
@@ -159,8 +165,13 @@ def run(args: argparse.Namespace) -> int:
         if args.mqtt or cfg.fleet.url:  # before the event log: an event is queued before it is logged
             from edge_monitor.fleet.sink import open_fleet
 
-            fleet = open_fleet(cfg.fleet, args.mqtt or cfg.fleet.url, events_path)
-            sinks.append(fleet)
+            try:
+                fleet = open_fleet(cfg.fleet, args.mqtt or cfg.fleet.url, events_path)
+                sinks.append(fleet)
+            except FleetUnavailableError:
+                raise
+            except OutputError as exc:  # an unusable outbox: monitoring and alerting go on
+                log.warning("%s; monitoring continues without fleet telemetry", exc)
         if events_path is not None:
             from edge_monitor.outputs.events import EventLog
 

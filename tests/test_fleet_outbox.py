@@ -195,3 +195,18 @@ def test_consumer_writer_deduplicates_by_id_across_restarts(tmp_path):
     car1 = read_events(tmp_path / "car-1.jsonl")
     assert [(r["vehicle_id"], r["kind"]) for r in car1] == [("car-1", "start"), ("car-1", "status")]
     assert read_events(tmp_path / "car-2.jsonl")[0]["id"] == "b"
+
+
+def test_unusable_outbox_warns_and_monitoring_goes_on(tmp_path, clip):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the outbox's folder should be")
+    config = tmp_path / "c.yaml"
+    config.write_text(f"fleet:\n  outbox: {blocker / 'o.sqlite'}\n  vehicle_id: car-1\n")
+    events = tmp_path / "e.jsonl"
+    r = _cli(
+        "--video", str(clip("pyfeat/single_face.mp4")), "--events", str(events), "--gpio", "off", "--quiet",
+        "--config", str(config), "--mqtt", "mqtt://127.0.0.1:1",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "monitoring continues without fleet telemetry" in r.stderr
+    assert read_events(events)[-1]["kind"] == "summary" and "fleet" not in read_events(events)[-1]
