@@ -180,13 +180,14 @@ def test_replay_delivers_every_event_of_the_log_with_status_and_state(tmp_path, 
     assert summary["fleet"]["published"] + summary["fleet"]["queued"] == len(records) - 1
     assert wait_for(lambda: b"offline" in collector.on("status"))
     assert collector.on("status")[0] == b"online"
+    assert any(json.loads(p)["fps"] > 0 for p in collector.on("state"))  # frames/s since the previous state
     collector.disconnect()
     # A newcomer gets the retained status and the last state.
     late = Collector(broker).connect()
     assert wait_for(lambda: late.on("state") and late.on("status"))
     assert late.on("status") == [b"offline"]
     state = json.loads(late.on("state")[-1])
-    assert state["level"] == "ok" and state["face_present"] is True and state["fps"] > 0
+    assert state["level"] == "ok" and state["face_present"] is True and state["t"] > 2.0  # the run's end
     assert {"emotion", "blinks", "microsleeps", "yawns", "published", "queued", "dropped"} <= set(state)
     assert not any(k in state for k in ("frame", "image", "crop"))  # no pictures leave the car
     late.disconnect()

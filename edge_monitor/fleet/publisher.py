@@ -138,7 +138,7 @@ class Publisher:
         self._thread.start()
 
     def close(self, flush_timeout_s: float = 1.0) -> None:
-        """Stop: keep publishing queued events for up to ``flush_timeout_s`` if connected, publish
+        """Stop: finish a connection under way and publish queued events for up to ``flush_timeout_s``, publish
         ``offline``, disconnect. What is not acknowledged by then stays in the outbox. Idempotent.
         """
         if not self._stop.is_set():
@@ -153,7 +153,10 @@ class Publisher:
     def _run(self) -> None:
         while True:
             now = self.clock()
-            if self._stop.is_set() and (not self.connected or now >= self._flush_deadline or self._drained()):
+            if self._stop.is_set() and (
+                # Stopping: finish a connection under way and send what is queued, until the deadline.
+                self._client is None or now >= self._flush_deadline or (self.connected and self._drained())
+            ):
                 break
             try:
                 if self._client is None:
