@@ -71,7 +71,7 @@ def _start_mosquitto(folder: Path) -> tuple[subprocess.Popen, int]:
 
 def _replay(clip: Path, folder: Path, url: str | None, n: int) -> dict:
     """One replay through ``edge-monitor``'s own entry point, in this process."""
-    from edge_monitor.cli import main as edge_monitor
+    from edge_monitor import cli
 
     events = folder / f"events-{n}.jsonl"
     argv = ["--video", str(clip), "--events", str(events), "--gpio", "off", "--quiet", "--log-level", "ERROR"]
@@ -79,14 +79,37 @@ def _replay(clip: Path, folder: Path, url: str | None, n: int) -> dict:
         config = folder / "fleet.yaml"
         config.write_text(f"fleet:\n  vehicle_id: bench\n  outbox: {folder / f'outbox-{n}.sqlite'}\n")
         argv += ["--config", str(config), "--mqtt", url]
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    code = edge_monitor(argv)
-    after = resource.getrusage(resource.RUSAGE_SELF)
+    loop_cpu: list[float] = []
+
+    class TimedRunner(cli.Runner):
+        """The CLI's Runner, also measuring the CPU time of the thread that runs the frame loop."""
+
+        def run(self):
+            t0 = time.thread_time()
+            try:
+                return super().run()
+            finally:
+                loop_cpu.append(time.thread_time() - t0)
+
+    real_runner, cli.Runner = cli.Runner, TimedRunner
+    try:
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        code = cli.main(argv)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    finally:
+        cli.Runner = real_runner
+    main_cpu_s = loop_cpu[0]
     if code != 0:
         raise SystemExit(f"edge-monitor failed with exit code {code}")
     cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     summary = json.loads(events.read_text().splitlines()[-1])
-    return {"fps": summary["fps"], "frames": summary["frames"], "cpu_s": cpu_s, "fleet": summary.get("fleet")}
+    return {
+        "fps": summary["fps"],
+        "frames": summary["frames"],
+        "cpu_s": cpu_s,
+        "main_cpu_s": main_cpu_s,
+        "fleet": summary.get("fleet"),
+    }
 
 
 def run(clip: Path, repeats: int) -> dict:
@@ -118,18 +141,21 @@ def run(clip: Path, repeats: int) -> dict:
             hole.close()
             broker.terminate()
             broker.wait(10)
-    base = statistics.median(r["fps"] for r in runs["none"])
+    base_cpu = statistics.median(r["main_cpu_s"] for r in runs["none"])
     cases = {}
     for case in CASES:
         fps = [r["fps"] for r in runs[case]]
-        median = statistics.median(fps)
-        cpu = [r["cpu_s"] for r in runs[case]]
+        main_cpu = [r["main_cpu_s"] for r in runs[case]]
+        other_cpu = [r["cpu_s"] - r["main_cpu_s"] for r in runs[case]]
+        # Each round ran the four cases back to back: its ratio cancels the machine's load drift.
+        paired = [a["fps"] / b["fps"] for a, b in zip(runs[case], runs["none"], strict=True)]
         cases[case] = {
-            "cpu_s_runs": [round(v, 3) for v in cpu],
-            "cpu_s_median": round(statistics.median(cpu), 3),
             "fps_runs": fps,
-            "fps_median": median,
-            "ratio": round(median / base, 3),
+            "fps_median": statistics.median(fps),
+            "ratio": round(statistics.median(paired), 3),
+            "main_cpu_s_median": round(statistics.median(main_cpu), 3),
+            "cpu_ratio": round(base_cpu / statistics.median(main_cpu), 3),
+            "other_threads_cpu_s_median": round(statistics.median(other_cpu), 3),
             "fleet_last_run": runs[case][-1]["fleet"],
         }
     return {
@@ -160,25 +186,33 @@ def render(result: dict) -> str:
         f"Replay of {result['clip']} ({result['frames']} frames, fast replay, in one process,"
         f" {result['repeats']} runs per case, interleaved); fps = frames / frame-loop wall time.",
         "",
-        "| case | median fps | ratio to no MQTT | target | | runs (fps) | CPU s per run (median) | fleet counts, last run |",
-        "|---|---|---|---|---|---|---|---|",
+        "| case | median fps | fps ratio | main-thread CPU s | CPU ratio | target | |"
+        " other threads CPU s | runs (fps) | fleet counts, last run |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for case, c in result["cases"].items():
-        met = "–" if case == "none" else ("met" if c["ratio"] >= result["target_ratio"] else "NOT met")
+        worst = min(c["ratio"], c["cpu_ratio"])
+        met = "–" if case == "none" else ("met" if worst >= result["target_ratio"] else "NOT met")
         target = "–" if case == "none" else f"≥ {result['target_ratio']}"
-        runs = ", ".join(f"{v:.1f}" for v in c["fps_runs"])
+        runs = ", ".join(f"{v:.0f}" for v in c["fps_runs"])
         counts = c["fleet_last_run"]
         counts = "–" if counts is None else ", ".join(f"{k} {v}" for k, v in counts.items())
         lines.append(
-            f"| {case} | {c['fps_median']:.1f} | {c['ratio']:.3f} | {target} | {met} | {runs}"
-            f" | {c['cpu_s_median']:.2f} | {counts} |"
+            f"| {case} | {c['fps_median']:.1f} | {c['ratio']:.3f} | {c['main_cpu_s_median']:.2f}"
+            f" | {c['cpu_ratio']:.3f} | {target} | {met} | {c['other_threads_cpu_s_median']:.2f} | {runs} | {counts} |"
         )
     lines += [
         "",
         "up: mosquitto on 127.0.0.1; down: nothing listens (refused, retried with backoff); black hole:"
-        " a socket that accepts TCP and never answers CONNECT. The counts are those of the summary"
-        " event (before the summary itself is queued). CPU s: user + system time of the process during the run, all threads"
-        " (model loading included), which the machine's other load disturbs less than fps.",
+        " a socket that accepts TCP and never answers CONNECT.",
+        "",
+        "fps ratio: median over the rounds of (case fps / no-MQTT fps in the same round); the rounds ran"
+        " the four cases back to back, so a change in the machine's load cancels out. Main-thread CPU s:"
+        " CPU time of the thread that runs the frame loop, per run (model loading included, the same in"
+        " every case); CPU ratio: no-MQTT / case, i.e. the frame rate the loop would keep on an idle"
+        " core. Other threads CPU s: the rest of the process during the run (model loading, the fleet"
+        " publisher thread), which runs on another core. The target counts as met when both ratios reach it. The counts"
+        " are those of the summary event (before the summary itself is queued).",
         "",
     ]
     return "\n".join(lines)

@@ -31,7 +31,7 @@ log = logging.getLogger("edge_monitor.fleet")
 #: Most events published and not yet acknowledged at once.
 WINDOW = 20
 #: How long one ``loop()`` call may wait for network activity (bounds the thread's reaction time).
-POLL_S = 0.05
+POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,7 @@ class Publisher:
 
     def _publish_pending(self) -> None:
         room = WINDOW - len(self._inflight)
-        if room <= 0:
+        if room <= 0 or len(self.outbox) <= len(self._inflight):  # nothing new: skip the query
             return
         for item in self.outbox.peek(self._sent_upto, room):
             info = self._client.publish(self.topics.events, item.payload, qos=1)
