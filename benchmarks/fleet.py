@@ -209,8 +209,8 @@ def render(result: dict) -> str:
         "",
         "fps ratio: median over the rounds of (case fps / no-MQTT fps in the same round); the rounds ran"
         " the four cases back to back, so a change in the machine's load cancels out. Main-thread CPU s:"
-        " CPU time of the thread that runs the frame loop, per run (model loading included, the same in"
-        " every case); CPU ratio: no-MQTT / case, i.e. the frame rate the loop would keep on an idle"
+        " CPU time of the thread that runs the frame loop (Runner.run: first frame to the sinks' close;"
+        " with fleet telemetry it includes the puts into the outbox); CPU ratio: no-MQTT / case, i.e. the frame rate the loop would keep on an idle"
         " core. Other threads CPU s: the rest of the process during the run (model loading, the fleet"
         " publisher thread), which runs on another core. The target counts as met when both ratios reach it. The counts"
         " are those of the summary event (before the summary itself is queued).",
