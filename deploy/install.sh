@@ -120,8 +120,9 @@ parse_args() {
   ((PURGE)) && UNINSTALL=1
   [[ $PREFIX == /* ]] || die "--prefix must be an absolute path, got '$PREFIX'"
   [[ $PREFIX =~ ^[A-Za-z0-9._/-]+$ ]] || die "--prefix may only hold letters, digits and . _ - /, got '$PREFIX'"
-  PREFIX=${PREFIX%/}
-  [[ -n $PREFIX ]] || die "--prefix / is not allowed"
+  # Check the path the service will see: '//', '.', '..' and symlinks resolved (/opt/../home/pi is /home/pi).
+  PREFIX=$(realpath -m -- "$PREFIX") || die "--prefix $PREFIX cannot be resolved"
+  [[ $PREFIX != / ]] || die "--prefix / is not allowed"
   case $PREFIX/ in
     /home/* | /root/* | /run/user/*)
       die "--prefix $PREFIX is hidden from the service by ProtectHome=yes; use e.g. $DEFAULT_PREFIX" ;;

@@ -2,6 +2,10 @@
 
 import sys
 
-from edge_monitor.cli import main
+try:
+    from edge_monitor.cli import main
+except KeyboardInterrupt:  # Ctrl-C before the CLI could install its signal handlers
+    print("edge-monitor: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

@@ -21,9 +21,9 @@ from edge_monitor.errors import (
     ConfigError,
     ConfigKeyError,
     ConfigRangeError,
-    ConfigSyntaxError,
     ConfigTypeError,
 )
+from edge_monitor.yamlsafe import load_yaml, read_config_text
 
 
 def spec(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None, choices=None) -> Any:
@@ -161,7 +161,10 @@ class PolicyConfig:
     min_hold_s: float = spec(2.0, "a raised level is held at least this long", lo=0.0, hi=60.0)
     recovery_s: float = spec(1.0, "the cause must be clear this long before the level drops", lo=0.0, hi=60.0)
     cooldown_s: float = spec(
-        30.0, "after an alarm ends, the same cause cannot alarm again for this long", lo=0.0, hi=600.0
+        30.0,
+        "an alarm returning this soon after the last one ended continues its episode (it always sounds)",
+        lo=0.0,
+        hi=600.0,
     )
     negative_emotions: str = spec("angry", "comma-separated emotions that may raise a notice; empty = never")
     negative_emotion_s: float = spec(
@@ -270,6 +273,12 @@ def _line(node: yaml.Node | None) -> str:
     return f" (line {node.start_mark.line + 1})" if node is not None else ""
 
 
+def _show(value: Any, limit: int = 60) -> str:
+    # A value in an error message is one short line, whatever the file held.
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _coerce(value: Any, tp: Any, path: str, node: yaml.Node | None, meta: dict) -> Any:
     where = _line(node)
     if tp is bool:
@@ -281,20 +290,22 @@ def _coerce(value: Any, tp: Any, path: str, node: yaml.Node | None, meta: dict) 
         if ok:
             value = float(value)
             if not math.isfinite(value):
-                raise ConfigRangeError(f"{path}: {value!r} is not a finite number{where}")
+                raise ConfigRangeError(f"{path}: {_show(value)} is not a finite number{where}")
     elif tp is str:
         ok = isinstance(value, str)
     else:  # pragma: no cover - only the types above are used
         raise TypeError(tp)
     if not ok:
         raise ConfigTypeError(
-            f"{path}: {value!r} is {type(value).__name__}, expected {_type_name(tp)}{where}"
+            f"{path}: {_show(value)} is {type(value).__name__}, expected {_type_name(tp)}{where}"
         )
     lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ConfigRangeError(f"{path}: {value!r} is out of range, must be between {lo} and {hi}{where}")
+        raise ConfigRangeError(
+            f"{path}: {_show(value)} is out of range, must be between {lo} and {hi}{where}"
+        )
     if choices is not None and value not in choices:
-        raise ConfigRangeError(f"{path}: {value!r} is not one of {', '.join(map(str, choices))}{where}")
+        raise ConfigRangeError(f"{path}: {_show(value)} is not one of {', '.join(map(str, choices))}{where}")
     return value
 
 
@@ -369,16 +380,9 @@ def check_fleet(fleet: FleetConfig) -> None:
 
 
 def parse_config(text: str, source: str = "<config>", base: Config | None = None) -> Config:
-    """Parse YAML text over ``base`` (default: the built-in defaults)."""
+    """Parse YAML text over ``base`` (default: the built-in defaults), within the limits of ``yamlsafe``."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigSyntaxError(f"{source}: YAML syntax error{where}: {problem}") from None
-    try:
+        data, node = load_yaml(text)
         cfg = _build(Config, data, node, "", base or Config())
         _check_relations(cfg)
         return cfg
@@ -403,13 +407,7 @@ def load_config(path: str | Path | None = None) -> Config:
     if path is None:
         return base
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {p}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {p}: {exc}") from None
-    return parse_config(text, str(p), base)
+    return parse_config(read_config_text(p), str(p), base)
 
 
 def to_dict(cfg: Any) -> dict:

@@ -1,6 +1,6 @@
 """The exception hierarchy; every class has its own exit code, which the CLI returns.
 
-Exit codes: 2 command-line usage · 10-14 configuration · 20-25 frame sources · 30-33 models ·
+Exit codes: 2 command-line usage · 10-15 configuration · 20-25 frame sources · 30-33 models ·
 40-41 outputs · 50 datasets · 130 interrupted before the first frame.
 """
 
@@ -12,6 +12,12 @@ class EdgeMonitorError(Exception):
     """
 
     exit_code = 1
+
+
+class UsageError(EdgeMonitorError, ValueError):
+    """A command-line option is invalid (out of range, or an output that is also an input)."""
+
+    exit_code = 2
 
 
 class ConfigError(EdgeMonitorError, ValueError):
@@ -42,6 +48,12 @@ class ConfigRangeError(ConfigError):
     """A configuration value is outside its allowed range or choices."""
 
     exit_code = 14
+
+
+class ConfigLimitError(ConfigError):
+    """The configuration file exceeds a safety limit (size, nesting depth, alias expansion)."""
+
+    exit_code = 15
 
 
 class SourceError(EdgeMonitorError, IOError):

@@ -50,7 +50,12 @@ class HaarFaceDetector:
         self.cfg = cfg
         self.both_sides = both_sides
         path = cascade_path(cfg.cascade if cascade is None else cascade)
-        self._cascade = cv2.CascadeClassifier(str(path))
+        try:
+            self._cascade = cv2.CascadeClassifier(str(path))
+        except (cv2.error, SystemError):  # not XML at all: OpenCV raises instead of returning empty
+            raise ModelFormatError(
+                f"{path} is not a Haar cascade XML file; check detector.cascade/turned_cascade"
+            ) from None
         if self._cascade.empty():
             raise ModelFormatError(f"{path} is not a Haar cascade XML file")
 

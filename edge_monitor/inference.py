@@ -145,9 +145,22 @@ class TfliteClassifier:
 
 
 def load_classifier(
-    model_path: str | Path, meta_path: str | Path | None = None, threads: int = 1
+    model_path: str | Path, meta_path: str | Path | None = None, threads: int = 1, task: str | None = None
 ) -> TfliteClassifier:
-    """Load a model and the metadata beside it (``model.json`` for ``model.tflite``)."""
+    """Load a model and the metadata beside it (``model.json`` for ``model.tflite``).
+
+    Args:
+        task: The metadata ``name`` the slot needs (``"emotion"``, ``"eye_state"``, ``"yawn"``);
+            None: any.
+
+    Raises:
+        ModelMismatchError: The metadata declares another task (e.g. the eye model as emotion).
+    """
     model_path = Path(model_path)
     meta = ModelMetadata.load(meta_path or model_path.with_suffix(".json"))
+    if task is not None and meta.name != task:
+        raise ModelMismatchError(
+            f"{model_path} is a '{meta.name}' model (its metadata says so), not a '{task}' model;"
+            f" check models.{task} in the config"
+        )
     return TfliteClassifier(model_path, meta, threads=threads)

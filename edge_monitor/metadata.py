@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_monitor.errors import ModelFormatError, ModelNotFoundError
+from edge_monitor.metadata_checks import check_values
 
 _COLOURS = ("gray",)
 
@@ -88,6 +89,7 @@ class ModelMetadata:
             raise ModelFormatError(f"model metadata {p} is not valid JSON ({exc}); regenerate it") from None
         if not isinstance(raw, dict):
             raise ModelFormatError(f"model metadata {p} must be a JSON object")
+        check_values(raw, p)
         try:
             return cls(
                 name=str(raw["name"]),

@@ -30,3 +30,49 @@ def native_stderr_silenced() -> Iterator[None]:
     finally:
         os.dup2(saved, fd)
         os.close(saved)
+
+
+class NativeStderrProbe:
+    """Captures what native code prints on fd 2 during a block, to tell a failure it reports only there.
+
+    OpenCV's ``VideoWriter.write`` returns nothing and reports a failed write (a full disk) only
+    as a log line per frame on stderr; inside the block that output goes into a pipe instead, and
+    ``text`` holds it. Used from the frame loop's thread; a line another thread logs inside the
+    block would be captured too (the annotated video is a replay output, where no other thread logs).
+    """
+
+    def __init__(self) -> None:
+        self.text = ""
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._read_fd, False)
+        os.set_blocking(self._write_fd, False)  # a flood of messages is cut, never blocks
+        self._saved: int | None = None
+
+    def __enter__(self) -> NativeStderrProbe:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        self._saved = os.dup(2)
+        os.dup2(self._write_fd, 2)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        self._saved = None
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(self._read_fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        self.text = b"".join(chunks).decode("utf-8", "replace").strip()
+
+    def close(self) -> None:
+        """Close the pipe (idempotent)."""
+        for fd in (self._read_fd, self._write_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._read_fd = self._write_fd = -1

@@ -149,6 +149,23 @@ def test_unit_runs_the_daemon_as_a_notify_service_with_a_watchdog(unit):
     assert one(unit, "WantedBy", "Install") == "multi-user.target"
 
 
+def test_unit_does_not_restart_on_errors_a_restart_cannot_fix(unit):
+    """Every usage, configuration and model exit code stops the restarts; a camera error (24) does not."""
+    from edge_monitor import errors
+
+    prevented = {int(code) for code in one(unit, "RestartPreventExitStatus").split()}
+    fixed_only_by_hand = {
+        cls.exit_code
+        for cls in vars(errors).values()
+        if isinstance(cls, type)
+        and issubclass(cls, (errors.UsageError, errors.ConfigError, errors.ModelError))
+    } | {errors.PicameraUnavailableError.exit_code}
+    assert fixed_only_by_hand <= prevented, sorted(fixed_only_by_hand - prevented)
+    assert errors.CameraError.exit_code not in prevented and errors.SourceError.exit_code not in prevented
+    doc = (REPO / "docs" / "service.md").read_text(encoding="utf-8")
+    assert f"RestartPreventExitStatus={one(unit, 'RestartPreventExitStatus')}" in doc
+
+
 def test_unit_directories_user_and_groups(unit):
     assert one(unit, "StateDirectory") == "edge-monitor"
     assert one(unit, "ConfigurationDirectory") == "edge-monitor"
@@ -318,7 +335,18 @@ def test_install_without_root_and_without_dry_run_refuses():
     assert not Path("/opt/edge-monitor-never").exists()
 
 
-@pytest.mark.parametrize("prefix", ["/home/pi/edge-monitor", "/tmp/edge-monitor", "relative/dir"])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "/home/pi/edge-monitor",
+        "/tmp/edge-monitor",
+        "relative/dir",
+        "//",
+        "/opt/../home/pi",
+        "/opt/./../tmp/x",
+        "/opt/..",
+    ],
+)
 def test_prefixes_the_service_cannot_see_are_refused(prefix):
     r = run_install("--dry-run", "--prefix", prefix)
     assert r.returncode == 1 and "--prefix" in r.stderr, r.stdout + r.stderr

@@ -117,21 +117,24 @@ def test_disk_full_is_swallowed_with_one_warning(caplog):
 # --- durability: partial lines, rotation, fsync -------------------------------------------------
 
 
-def test_a_partial_last_line_is_cut_before_appending(tmp_path, caplog):
+def test_a_partial_last_line_is_kept_and_the_new_run_starts_on_a_new_line(tmp_path, caplog):
     from edge_monitor.outputs.events import EventLog, read_events
     from edge_monitor.types import Event
 
     path = tmp_path / "e.jsonl"
-    path.write_text('{"t":0.0,"frame":0,"kind":"start"}\n{"t":1.0,"fra')  # killed mid-write
+    before = '{"t":0.0,"frame":0,"kind":"start"}\n{"t":1.0,"fra'  # killed mid-write
+    path.write_text(before)
     assert [r["kind"] for r in read_events(path)] == ["start"]
     with caplog.at_level("WARNING"), EventLog(path) as log:
+        log.write(Event("start", 0.0, 0))
         log.write(Event("face_found", 0.1, 3))
     assert "partial line" in caplog.text
-    assert [r["kind"] for r in read_events(path)] == ["start", "face_found"]
-    assert path.read_text().count("\n") == 2
+    text = path.read_text()
+    assert text.startswith(before + "\n")  # only appended to
+    assert [r["kind"] for r in read_events(path)] == ["start", "start", "face_found"]
 
 
-def test_a_file_that_is_only_a_partial_line_is_emptied(tmp_path):
+def test_a_file_that_is_only_a_partial_line_is_kept(tmp_path):
     from edge_monitor.outputs.events import EventLog, read_events
     from edge_monitor.types import Event
 
@@ -139,7 +142,52 @@ def test_a_file_that_is_only_a_partial_line_is_emptied(tmp_path):
     path.write_text('{"t":0.0,"fr')
     with EventLog(path) as log:
         log.write(Event("start", 0.0, 0))
+    assert path.read_text().startswith('{"t":0.0,"fr\n')
     assert [r["kind"] for r in read_events(path)] == ["start"]
+
+
+def test_a_bad_line_mid_file_is_still_an_error(tmp_path):
+    from edge_monitor.outputs.events import read_events
+
+    path = tmp_path / "e.jsonl"
+    path.write_text(
+        '{"t":0.0,"frame":0,"kind":"start"}\n{"t":1.0,"fra\n{"t":1.0,"frame":3,"kind":"face_found"}\n'
+    )
+    with pytest.raises(ValueError, match="line 2"):
+        read_events(path)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40,  # a video
+        b"x" * 100_000,  # 100 kB, no newline
+        b"hello\nworld\n",  # a text file
+        b'{"t":0.0,"frame":0,"kind":"start"}\nnot json\n',  # a log with something else appended
+    ],
+    ids=["video", "100kB-no-newline", "text", "bad-last-line"],
+)
+def test_a_file_that_is_not_an_event_log_is_refused_untouched(tmp_path, content):
+    from edge_monitor.outputs.events import EventLog
+    from edge_monitor.outputs.logfile import NotAnEventLogError
+
+    path = tmp_path / "v.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(NotAnEventLogError, match="not a JSON Lines event log"):
+        EventLog(path)
+    assert path.read_bytes() == content
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    import os
+
+    from edge_monitor.outputs.events import EventLog
+    from edge_monitor.outputs.logfile import NotAnEventLogError
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(NotAnEventLogError, match="not a regular file"):
+        EventLog(fifo)
 
 
 def test_rotation_by_size_keeps_n_files_and_loses_nothing_recent(tmp_path):

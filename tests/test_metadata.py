@@ -34,3 +34,37 @@ def test_errors(tmp_path):
     )
     with pytest.raises(ModelFormatError, match="no labels"):
         ModelMetadata.load(bad)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("scale", float("nan"), "not a finite number"),
+        ("scale", float("inf"), "not a finite number"),
+        ("offset", "-1", "not a finite number"),
+        ("scale", 0, "is zero"),
+        ("input_width", 48.9, "whole number"),
+        ("input_height", True, "whole number"),
+        ("input_width", 0, "whole number"),
+        ("labels", [1, 2, 3, 4, 5, 6, 7], "non-empty strings"),
+        ("labels", ["a", "a", "b", "c", "d", "e", "f"], "duplicates"),
+        ("labels", "angry", "not a list"),
+        ("name", 3, "not a model name"),
+    ],
+)
+def test_bad_metadata_values_are_refused(tmp_path, emotion_model_path, field, value, needle):
+    raw = json.loads(emotion_model_path.with_suffix(".json").read_text())
+    raw[field] = value
+    bad = tmp_path / "m.json"
+    bad.write_text(json.dumps(raw))  # NaN/Infinity are written as JSON extensions, as Python reads them
+    with pytest.raises(ModelFormatError, match=needle):
+        ModelMetadata.load(bad)
+
+
+def test_a_model_in_the_wrong_slot_is_refused():
+    from edge_monitor.errors import ModelMismatchError
+    from edge_monitor.inference import load_classifier
+    from edge_monitor.paths import shipped_models_dir
+
+    with pytest.raises(ModelMismatchError, match=r"'eye_state' model .* not a 'emotion' model"):
+        load_classifier(shipped_models_dir() / "eye_state.tflite", task="emotion")

@@ -107,3 +107,37 @@ def test_blank_picture_is_a_fault_that_overrides_the_driver_state():
     assert [e.data["level"] for e in events] == ["fault", "ok"]
     assert events[0].t == pytest.approx(2.0, abs=0.11) and "blank" in events[0].data["reason"]
     assert events[1].t == pytest.approx(3.0 + PolicyConfig().min_hold_s - 1.0, abs=0.11)
+
+
+def test_cooldown_never_suppresses_an_alarm_while_its_cause_lasts():
+    """Defaults: a second long closure 3 s after the first alarm ended sounds at once, for its whole length."""
+    p = policy()
+    assert p._cfg.cooldown_s == 30.0
+    first_end = None
+    fps, t, i = 10.0, 0.0, 0
+    segments = [(2.0, 3.0), (0.0, 3.0), (2.0, 4.0)]  # (closed from... s, duration): closure, awake, closure
+    levels = []
+    for closing, seconds in segments:
+        for k in range(round(seconds * fps)):
+            closed_s = closing + k / fps if closing else 0.0
+            e = p.evaluate(t, i, DriverState(eyes_closed_s=closed_s))
+            if e is not None and e.data["previous"] == "alarm":
+                first_end = first_end or t
+            levels.append((t, closed_s, p.level))
+            t, i = t + 1 / fps, i + 1
+    assert first_end is not None and first_end < 6.0  # the first alarm ended before the second closure
+    # Every frame whose closure is past long_closure_s is at alarm, inside the cooldown too.
+    assert all(level == "alarm" for _, closed_s, level in levels if closed_s >= 2.0)
+    assert p.episode == 1  # ...and both are one episode
+
+
+def test_cooldown_is_described_as_it_behaves():
+    from dataclasses import fields
+
+    from edge_monitor.config import PolicyConfig
+    from tests.conftest import REPO
+
+    doc = next(f for f in fields(PolicyConfig) if f.name == "cooldown_s").metadata["doc"]
+    assert "episode" in doc and "cannot" not in doc
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "never suppressed" in readme and "cannot alarm again" not in readme

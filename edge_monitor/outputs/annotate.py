@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from edge_monitor.errors import OutputError
+from edge_monitor.native import NativeStderrProbe
 from edge_monitor.types import StepResult
 
 _FOURCCS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
@@ -133,6 +134,7 @@ class VideoAnnotator:
                 f"cannot open video writer for {self._path}; check the path is writable or use .avi"
             )
         self._writer = writer
+        self._probe = NativeStderrProbe()
 
     @property
     def path(self) -> Path:
@@ -157,14 +159,35 @@ class VideoAnnotator:
         if (out.shape[1], out.shape[0]) != self._size:
             shrinking = out.shape[1] > self._size[0]
             out = cv2.resize(out, self._size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-        self._writer.write(out)
+        with self._probe:
+            self._writer.write(out)
+        self._check("write a frame to")
         self.frames_written += 1
 
+    def _check(self, what: str) -> None:
+        # OpenCV returns nothing from write/release; a failure (a full disk) is only printed.
+        if self._probe.text:
+            reason = self._probe.text.splitlines()[0].rsplit(": ", 1)[-1].strip()
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                with self._probe:  # what it prints now is the same failure
+                    writer.release()
+            self._probe.close()
+            raise OutputError(f"cannot {what} {self._path}: {reason}; check the free disk space")
+
     def close(self) -> None:
-        """Finish and close the file; calling it again does nothing."""
+        """Finish and close the file; calling it again does nothing.
+
+        Raises:
+            OutputError: OpenCV reported that the file could not be finished (e.g. a full disk).
+        """
         writer, self._writer = self._writer, None
         if writer is not None:
-            writer.release()
+            self._probe.text = ""
+            with self._probe:
+                writer.release()
+            self._probe.close()
+            self._check("finish")
 
     def __enter__(self) -> Self:
         return self

@@ -1,8 +1,8 @@
 """The JSON Lines event log: one event per line, appended, flushed as it happens.
 
 Each record is written with a single ``write`` call and flushed at once, so a crash or
-SIGKILL leaves at most a partial last line, which ``read_events`` skips and which the next
-run's :class:`EventLog` cuts off before appending (so it never ends up mid-file). Alerts are
+SIGKILL leaves at most a partial last line, which ``read_events`` skips; the next run keeps it
+and starts its records on a new line (the log is only ever appended to, see ``logfile``). Alerts are
 also ``fsync``-ed: they survive a power cut. The file rotates by size (``events.jsonl.1``, ...).
 """
 
@@ -19,6 +19,7 @@ from typing import Any, Self, TextIO
 import numpy as np
 
 from edge_monitor.errors import OutputError
+from edge_monitor.outputs.logfile import NotAnEventLogError, open_log
 from edge_monitor.types import Event
 
 logger = logging.getLogger("edge_monitor.events")
@@ -70,6 +71,7 @@ class EventLog:
             sync_kinds: Event kinds ``fsync``-ed to the disk as soon as they are written.
 
         Raises:
+            NotAnEventLogError: The path is not a regular file or not an event log (it is left untouched).
             OutputError: The file cannot be opened.
         """
         self._path = Path(path)
@@ -82,16 +84,16 @@ class EventLog:
         self._fh: TextIO | None = None
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            _drop_partial_last_line(self._path)
-            self._open()
+            self._fh = open_log(self._path)
+        except NotAnEventLogError:
+            raise
         except OSError as e:
             raise OutputError(
                 f"cannot open event log {self._path}: {e.strerror or e}; choose a writable file path"
             ) from e
 
     def _open(self) -> None:
-        # Line-buffered so every record reaches the OS as soon as it is written.
-        self._fh = open(self._path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._fh = open_log(self._path)  # line-buffered: every record reaches the OS at once
 
     def _rotate(self) -> None:
         self._fh.close()
@@ -158,40 +160,11 @@ class EventLog:
         self.close()
 
 
-def _drop_partial_last_line(path: Path) -> None:
-    """Cut a partial last line (a killed run's) so appended records start on a line of their own."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return
-    if size == 0:
-        return
-    with path.open("rb+") as f:
-        f.seek(-1, os.SEEK_END)
-        if f.read(1) == b"\n":
-            return
-        logger.warning(
-            "event log %s ends in a partial line (a run was killed mid-write); cutting it off", path
-        )
-        # Scan back for the last newline (a line is short: a few kB at most).
-        pos = size
-        while pos > 0:
-            step = min(4096, pos)
-            f.seek(pos - step)
-            chunk = f.read(step)
-            nl = chunk.rfind(b"\n")
-            if nl >= 0:
-                f.truncate(pos - step + nl + 1)
-                return
-            pos -= step
-        f.truncate(0)
-
-
 def read_events(path: str | Path) -> list[dict]:
     """Read a JSON Lines event log.
 
-    Blank lines are skipped, and so is an unparseable last line: that is what a run
-    killed in the middle of a write leaves behind.
+    Blank lines are skipped, and so is an unparseable line that is the last one or is followed
+    by a ``start`` record: that is what a run killed in the middle of a write leaves behind.
 
     Args:
         path: The event log file.
@@ -201,15 +174,16 @@ def read_events(path: str | Path) -> list[dict]:
 
     Raises:
         OSError: The file cannot be read.
-        ValueError: A line other than the last is not a JSON object (names the line number).
+        ValueError: Another line is not a JSON object (names the line number).
     """
     lines = [(n, raw) for n, raw in enumerate(Path(path).read_bytes().split(b"\n"), start=1) if raw.strip()]
     records: list[dict] = []
     for i, (lineno, raw) in enumerate(lines):
         record = _parse_record(raw)
         if record is None:
-            if i == len(lines) - 1:
-                break  # the partial line a killed run leaves
+            following = _parse_record(lines[i + 1][1]) if i + 1 < len(lines) else None
+            if i == len(lines) - 1 or (following or {}).get("kind") == "start":
+                continue  # the partial line a killed run leaves
             raise ValueError(f"{path}: line {lineno} is not a valid JSON object; the event log is corrupt")
         records.append(record)
     return records

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,8 +57,12 @@ class VideoFileSource:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise VideoNotFoundError(f"video file not found: {self.path}; check the --video path")
+        try:
+            mode = self.path.stat().st_mode
+        except OSError:
+            raise VideoNotFoundError(f"video file not found: {self.path}; check the --video path") from None
+        if not stat.S_ISREG(mode):  # a folder, FIFO or device: never opened (a FIFO would block)
+            raise VideoFormatError(f"{self.path} is not a regular file; give a video file to --video")
         # FFmpeg prints its own complaints ("moov atom not found") to stderr; the error raised
         # below says it in one line, so silence FFmpeg unless the user asked for its logs.
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
