@@ -111,7 +111,7 @@ def test_broker_down_at_start_then_up_delivers_in_order_in_the_same_run(tmp_path
     collector.disconnect()
 
 
-def test_broker_killed_and_restarted_mid_stream_loses_nothing_and(tmp_path, broker):
+def test_broker_killed_and_restarted_mid_stream_loses_nothing(tmp_path, broker):
     broker.start()
     collector = Collector(broker).register()
     broker.restart()  # SIGTERM saves the collector's session: a SIGKILLed broker restores it
