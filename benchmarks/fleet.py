@@ -71,7 +71,7 @@ def _start_mosquitto(folder: Path) -> tuple[subprocess.Popen, int]:
 
 def _replay(clip: Path, folder: Path, url: str | None, n: int) -> dict:
     """One replay through ``edge-monitor``'s own entry point, in this process."""
-    from edge_monitor import cli
+    from edge_monitor import cli, service
 
     events = folder / f"events-{n}.jsonl"
     argv = ["--video", str(clip), "--events", str(events), "--gpio", "off", "--quiet", "--log-level", "ERROR"]
@@ -81,7 +81,7 @@ def _replay(clip: Path, folder: Path, url: str | None, n: int) -> dict:
         argv += ["--config", str(config), "--mqtt", url]
     loop_cpu: list[float] = []
 
-    class TimedRunner(cli.Runner):
+    class TimedRunner(service.Runner):
         """The CLI's Runner, also measuring the CPU time of the thread that runs the frame loop."""
 
         def run(self):
@@ -91,13 +91,13 @@ def _replay(clip: Path, folder: Path, url: str | None, n: int) -> dict:
             finally:
                 loop_cpu.append(time.thread_time() - t0)
 
-    real_runner, cli.Runner = cli.Runner, TimedRunner
+    real_runner, service.Runner = service.Runner, TimedRunner  # cli imports it when it runs
     try:
         before = resource.getrusage(resource.RUSAGE_SELF)
         code = cli.main(argv)
         after = resource.getrusage(resource.RUSAGE_SELF)
     finally:
-        cli.Runner = real_runner
+        service.Runner = real_runner
     main_cpu_s = loop_cpu[0]
     if code != 0:
         raise SystemExit(f"edge-monitor failed with exit code {code}")
