@@ -8,6 +8,9 @@ CLIP ?= ../shared/clips/pyfeat/WolfgangLanger_Pexels.mp4
 OUT ?= out
 RUN_VENV := .venv-run
 DEV_VENV := .venv
+# The third-party face models (MediaPipe's, Apache-2.0) are fetched from PyPI's mediapipe wheel at
+# install time, never committed; the script is idempotent (a checksum check when they are in place).
+FETCH_MODELS := scripts/fetch_models.py --quiet
 
 .PHONY: demo test test-arm64 lint format docs bench train clean help
 
@@ -24,6 +27,7 @@ $(RUN_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(RUN_VENV)
 	$(RUN_VENV)/bin/python -m pip install -q --upgrade pip
 	$(RUN_VENV)/bin/python -m pip install -q -e ".[plot]"
+	$(RUN_VENV)/bin/python $(FETCH_MODELS)
 	touch $@
 
 # The developer's environment: training extra (TensorFlow), test tools, and the fleet extra (paho-mqtt)
@@ -33,9 +37,11 @@ $(DEV_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(DEV_VENV)
 	$(DEV_VENV)/bin/python -m pip install -q --upgrade pip
 	$(DEV_VENV)/bin/python -m pip install -q -e ".[train,dev,fleet]"
+	$(DEV_VENV)/bin/python $(FETCH_MODELS)
 	touch $@
 
 demo: $(RUN_VENV)/.installed
+	$(RUN_VENV)/bin/python $(FETCH_MODELS)
 	mkdir -p $(OUT)
 	$(RUN_VENV)/bin/edge-monitor --video "$(CLIP)" --events $(OUT)/events.jsonl \
 		--annotate $(OUT)/annotated.mp4 --plot $(OUT)/timeline.png
@@ -46,6 +52,7 @@ lint: $(DEV_VENV)/.installed
 	$(DEV_VENV)/bin/ruff format --check .
 
 test: lint
+	$(DEV_VENV)/bin/python $(FETCH_MODELS)
 	$(DEV_VENV)/bin/python -m pytest -q
 
 # The Pi's platform (Debian 12 arm64, Python 3.11) under qemu user-mode emulation; see docs/arm64.md.

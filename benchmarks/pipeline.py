@@ -5,6 +5,7 @@ Run (about 17 minutes on 2 cores, 10 of them the soak)::
     python -m benchmarks.pipeline                # everything
     python -m benchmarks.pipeline --soak-s 0     # without the soak
     python -m benchmarks.pipeline --quick        # every part on one short clip (a smoke run)
+    python -m benchmarks.pipeline --only device  # re-measure one part, keep the stored others
 
 Writes ``benchmarks/results/pipeline.json`` and ``benchmarks/results.md`` (``--out-dir`` moves
 both); ``python scripts/sync_docs.py`` then copies the summary into the README.
@@ -50,8 +51,9 @@ from conversion.paths import shared_dir
 from edge_monitor.config import Config, DetectorConfig, FaceConfig, GpioConfig
 from edge_monitor.crops import crop, model_input, resize_to
 from edge_monitor.eyes import EyeStateEstimator
-from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector, cascade_path
+from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector, build_detectors, cascade_path
 from edge_monitor.inference import load_classifier
+from edge_monitor.landmarks import load_landmarker
 from edge_monitor.mouth import YawnEstimator
 from edge_monitor.outputs.events import EventLog
 from edge_monitor.outputs.gpio import open_alert_output
@@ -216,13 +218,23 @@ class Device:
         self.emotion = load_classifier(models / "emotion.tflite", threads=threads)
         self.eyes = EyeStateEstimator(load_classifier(models / "eye_state.tflite", threads=threads), cfg.eyes)
         self.yawns = YawnEstimator(load_classifier(models / "yawn.tflite", threads=threads))
-        self.detector = HaarFaceDetector(cfg.detector)
-        self.turned = HaarFaceDetector.turned(cfg.detector)
+        # The detector of detector.kind (and Haar's turned-face cascade), built once; a fresh
+        # tracker per run reuses it.
+        self.detector, self.turned = build_detectors(cfg.detector, threads)
+        self.landmarks = load_landmarker(cfg, threads)
 
     def run(self, source, clock: FrameClock, log_path: Path, max_frames: int | None = None) -> TimedSinks:
         """One run of the daemon's loop over ``source``; returns the timed sinks (face flags)."""
         tracker = DriverFaceTracker(self.detector, self.cfg.detector, self.cfg.face, self.turned)
-        pipeline = Pipeline(tracker, self.emotion, self.cfg, eyes=self.eyes, yawns=self.yawns, timer=clock)
+        pipeline = Pipeline(
+            tracker,
+            self.emotion,
+            self.cfg,
+            eyes=self.eyes,
+            yawns=self.yawns,
+            timer=clock,
+            landmarks=self.landmarks,
+        )
         gpio = GpioConfig(mode="mock")
         sinks = [
             EventLogSink(EventLog(log_path, self.cfg.events.max_bytes, self.cfg.events.keep)),
@@ -234,8 +246,9 @@ class Device:
         return timed
 
     def close(self) -> None:
-        for model in (self.emotion, self.eyes, self.yawns):
-            model.close()
+        for model in (self.emotion, self.eyes, self.yawns, self.landmarks, self.detector):
+            if hasattr(model, "close"):
+                model.close()
 
 
 def _clip_paths(names: list[str]) -> list[Path]:
@@ -446,7 +459,15 @@ def part_soak(clip: Path, seconds: float, interval_s: float, warmup_s: float) ->
             AlertOutputSink(open_alert_output(gpio)),
         ]
         tracker = DriverFaceTracker(device.detector, cfg.detector, cfg.face, device.turned)
-        pipeline = Pipeline(tracker, device.emotion, cfg, eyes=device.eyes, yawns=device.yawns, timer=clock)
+        pipeline = Pipeline(
+            tracker,
+            device.emotion,
+            cfg,
+            eyes=device.eyes,
+            yawns=device.yawns,
+            timer=clock,
+            landmarks=device.landmarks,
+        )
         summary = Runner(TimedSource(source, clock), pipeline, [TimedSinks(sinks, clock), Sampler()]).run()
         loops = source.loops
     device.close()
@@ -466,6 +487,9 @@ def part_soak(clip: Path, seconds: float, interval_s: float, warmup_s: float) ->
     }
 
 
+PARTS = ("device", "baseline", "sweep", "soak")
+
+
 def _run_part(args: list[str]) -> dict:
     """One part in a child process (its own threads and peak RSS); returns its JSON."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -481,10 +505,13 @@ def _run_part(args: list[str]) -> dict:
 def run_all(args: argparse.Namespace) -> dict:
     clips = [str(p) for p in _clip_paths(args.clips)]
     started = time.perf_counter()
+    now = time.strftime("%Y-%m-%d %H:%M %Z")
+    if args.only:
+        return run_only(args, clips, started, now)
     result: dict = {
         "benchmark": "pipeline",
         "quick": args.quick,
-        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "date": now,
         "machine": describe(),
         "clips": [Path(c).name for c in clips],
         "device": {},
@@ -514,6 +541,57 @@ def run_all(args: argparse.Namespace) -> dict:
     return result
 
 
+def run_only(args: argparse.Namespace, clips: list[str], started: float, now: str) -> dict:
+    """Re-measure the parts in ``args.only`` and merge them into the stored full run.
+
+    The other parts keep their numbers; ``parts_measured`` records when and on what load each
+    part was measured, and the report says so.
+    """
+    path = args.out_dir / "results" / "pipeline.json"
+    if not path.is_file():
+        raise BenchmarkError(
+            f"--only merges into {path}, which does not exist; run the whole benchmark first"
+        )
+    result = json.loads(path.read_text())
+    old_load = result["machine"].get("load_avg_1_5_15")
+    measured = result.setdefault(
+        "parts_measured",
+        {p: {"date": result["date"], "load_avg_1_5_15": old_load} for p in PARTS if result.get(p)},
+    )
+    machine = describe()
+    for part in args.only:
+        print(f"{part} ...", flush=True)
+        if part == "device":
+            for mode in ("one", "default"):
+                result["device"][mode] = _run_part(
+                    ["--part", "device", "--threads", mode, "--repeats", str(args.repeats), *clips]
+                )
+        elif part == "baseline":
+            for mode in ("one", "default"):
+                result["baseline"][mode] = _run_part(["--part", "baseline", "--threads", mode, *clips])
+        elif part == "sweep":
+            result["sweep"] = _run_part(["--part", "sweep", "--candidates", str(len(SWEEP)), *clips])
+        else:
+            soak_clip = str(_clip_paths([args.soak_clip])[0])
+            result["soak"] = _run_part(
+                [
+                    "--part",
+                    "soak",
+                    "--soak-s",
+                    str(args.soak_s),
+                    "--interval-s",
+                    str(args.interval_s),
+                    soak_clip,
+                ]
+            )
+        measured[part] = {"date": now, "load_avg_1_5_15": machine["load_avg_1_5_15"]}
+    result["date"] = now
+    result["machine"] = machine
+    result["wall_s"] = round(time.perf_counter() - started, 1)
+    result["summary"] = summarize(result)
+    return result
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.pipeline", description=__doc__.split("\n\n")[0])
     p.add_argument("clips", nargs="*", help="clips, relative to ../shared (default: every clip)")
@@ -525,6 +603,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-sweep", dest="sweep", action="store_false", help="skip the detector-settings sweep")
     p.add_argument("--quick", action="store_true", help="smoke run: one short clip, short soak")
     p.add_argument("--out-dir", type=Path, default=HERE, help="where results.md and results/pipeline.json go")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=PARTS,
+        help="re-measure only these parts and merge them into the stored results (the rest keep theirs)",
+    )
     # Internal: one part in this process.
     p.add_argument("--part", choices=("device", "baseline", "sweep", "soak"), help=argparse.SUPPRESS)
     p.add_argument("--part-json", type=Path, help=argparse.SUPPRESS)

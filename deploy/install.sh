@@ -375,6 +375,9 @@ step_package() {
         --exclude=./.ruff_cache --exclude=./runs --exclude=./out --exclude=./reports -cf - . |
         tar -C "$target" -xf -
     fi
+    # The third-party face models (MediaPipe's wheel on PyPI, checked by sha256); the package build
+    # would fetch them too, this makes the step visible. Nothing is downloaded at run time.
+    run "$VENV/bin/python" "$target/scripts/fetch_models.py"
   fi
   # The fleet extra (paho-mqtt) is small and pure Python; fleet.url in the config turns it on.
   run env PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
@@ -393,13 +396,22 @@ step_package() {
 # picamera2 comes from apt and must import with the venv's numpy (the Bookworm numpy 2 trap).
 check_imports() {
   local imports="import picamera2, numpy, cv2, ai_edge_litert"
+  local models="from edge_monitor.paths import thirdparty_model_path as p; p('', 'face_detection_short_range.tflite'); p('', 'face_landmark.tflite')"
   if ((DRY_RUN)); then
     log "[dry-run] would check: $VENV/bin/python -c '$imports'"
+    log "[dry-run] would check the third-party face models are installed: $VENV/bin/python -c \"$models\""
   elif "$VENV/bin/python" -c "$imports" 2>"$TMP/import.err"; then
     log "imports work in the venv: ${imports#import }"
   else
     cat "$TMP/import.err" >&2
     die "the venv $VENV cannot import picamera2/numpy/cv2/LiteRT (numpy mismatch?); see above and docs/service.md"
+  fi
+  if ((!DRY_RUN)); then
+    "$VENV/bin/python" -c "$models" 2>"$TMP/models.err" || {
+      cat "$TMP/models.err" >&2
+      die "the installed package lacks the third-party face models; install from a checkout (its build fetches them) or a wheel built from one"
+    }
+    log "third-party face models installed"
   fi
 }
 

@@ -201,13 +201,15 @@ def check_paths(args: argparse.Namespace, events_path: Path | None) -> None:
 
 
 def load_models(cfg: Config) -> tuple:
-    """The three classifiers (emotion, eye state, yawn) and the face tracker, as the run uses them.
+    """The three classifiers (emotion, eye state, yawn), the landmark stage (None when
+    ``landmarks.enabled`` is off) and the face tracker, as the run uses them.
 
     ``--validate-config`` builds them too, so a config that validates starts.
     """
     from edge_monitor.eyes import EyeStateEstimator
     from edge_monitor.faces import build_face_tracker
     from edge_monitor.inference import load_classifier
+    from edge_monitor.landmarks import load_landmarker
     from edge_monitor.mouth import YawnEstimator
     from edge_monitor.paths import model_path
 
@@ -223,12 +225,15 @@ def load_models(cfg: Config) -> tuple:
         built.append(
             YawnEstimator(load_classifier(model_path(cfg.models.yawn, "yawn"), threads=threads, task="yawn"))
         )
-        tracker = build_face_tracker(cfg.detector, cfg.face)
+        landmarks = load_landmarker(cfg)
+        if landmarks is not None:
+            built.append(landmarks)
+        tracker = build_face_tracker(cfg.detector, cfg.face, threads)
     except BaseException:
         for model in built:
             model.close()
         raise
-    return emotion_path, *built, tracker
+    return emotion_path, *built[:3], landmarks, tracker
 
 
 class _Outputs:
@@ -281,21 +286,21 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
 
         preflight(cfg.fleet, args.mqtt or cfg.fleet.url)
 
-    emotion_path, classifier, eyes, yawns, tracker = load_models(cfg)
-    models = (classifier, eyes, yawns)
+    emotion_path, classifier, eyes, yawns, landmarks, tracker = load_models(cfg)
+    models = tuple(m for m in (classifier, eyes, yawns, landmarks) if m is not None)
     if args.validate_config:
         for model in models:
             model.close()
         print(f"config OK: {args.config or 'built-in defaults'} (models and cascades load)")
         return 0
     try:
-        return _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, tracker)
+        return _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, landmarks, tracker)
     finally:
         for model in models:
             model.close()
 
 
-def _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, tracker) -> int:
+def _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, landmarks, tracker) -> int:
     from edge_monitor.outputs.gpio import open_alert_output
     from edge_monitor.outputs.isolation import silence_stdout
     from edge_monitor.outputs.sinks import (
@@ -310,7 +315,7 @@ def _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, tr
     from edge_monitor.service import Runner
     from edge_monitor.systemd import Notifier, under_systemd
 
-    pipeline = Pipeline(tracker, classifier, cfg, eyes=eyes, yawns=yawns)
+    pipeline = Pipeline(tracker, classifier, cfg, eyes=eyes, yawns=yawns, landmarks=landmarks)
     source = open_source(args, cfg, stop)
     outputs = _Outputs()
     console = None

@@ -62,14 +62,26 @@ class ModelsConfig:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """Haar face detection on a downscaled grey frame, searching near the last face."""
+    """Face detection (Haar cascade or BlazeFace), searching near the last face."""
 
-    cascade: str = spec(
-        "haarcascade_frontalface_default.xml", "cascade file: a name in cv2.data.haarcascades or a path"
+    kind: str = spec(
+        "blazeface",
+        "face detector: haar (OpenCV cascade, grey) or blazeface (MediaPipe's TFLite model, any pose)",
+        choices=("haar", "blazeface"),
     )
-    detect_width_px: int = spec(240, "frames are downscaled to this width for detection", lo=80, hi=1920)
-    scale_factor: float = spec(1.1, "Haar pyramid scale step", lo=1.01, hi=2.0)
-    min_neighbors: int = spec(3, "Haar detections needed to accept a face", lo=1, hi=20)
+    model: str = spec("", "blazeface: .tflite; empty = the fetched face_detection_short_range.tflite")
+    min_score: float = spec(0.65, "blazeface: lowest face score kept", lo=0.05, hi=0.99)
+    nms_iou: float = spec(
+        0.3, "blazeface: detections overlapping more than this are merged", lo=0.05, hi=0.95
+    )
+    cascade: str = spec(
+        "haarcascade_frontalface_default.xml", "haar: cascade file, a name in cv2.data.haarcascades or a path"
+    )
+    detect_width_px: int = spec(
+        240, "haar: frames are downscaled to this width for detection", lo=80, hi=1920
+    )
+    scale_factor: float = spec(1.1, "haar: pyramid scale step", lo=1.01, hi=2.0)
+    min_neighbors: int = spec(3, "haar: detections needed to accept a face", lo=1, hi=20)
     min_face_frac: float = spec(0.12, "smallest face, as a fraction of the frame height", lo=0.02, hi=1.0)
     roi_margin: float = spec(0.5, "search region = last face grown by this fraction per side", lo=0.1, hi=3.0)
     roi_size_ratio: float = spec(
@@ -83,9 +95,21 @@ class DetectorConfig:
     )
     turned_cascade: str = spec(
         "haarcascade_profileface.xml",
-        "cascade for a face turned from the camera, tried (both sides) only when no frontal face is"
+        "haar: cascade for a face turned from the camera, tried (both sides) only when no frontal face is"
         " found; it feeds yawn detection only, and a turned face still counts as absent; '' = off",
     )
+
+
+@dataclass(frozen=True)
+class LandmarksConfig:
+    """Face landmarks (468 points) on the driver's face: eye/mouth geometry, head pose, crops."""
+
+    enabled: bool = spec(True, "run the landmark model on the driver's face every frame")
+    model: str = spec("", "face-landmark .tflite; empty = the fetched face_landmark.tflite")
+    min_presence: float = spec(
+        0.5, "landmarks with a lower face score are rejected (no geometry this frame)", lo=0.0, hi=1.0
+    )
+    margin: float = spec(0.25, "crop margin per side, as a fraction of the face box", lo=0.0, hi=1.0)
 
 
 @dataclass(frozen=True)
@@ -249,6 +273,7 @@ class Config:
     source: SourceConfig = field(default_factory=SourceConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+    landmarks: LandmarksConfig = field(default_factory=LandmarksConfig)
     face: FaceConfig = field(default_factory=FaceConfig)
     emotion: EmotionConfig = field(default_factory=EmotionConfig)
     eyes: EyesConfig = field(default_factory=EyesConfig)
@@ -447,6 +472,7 @@ __all__ = [
     "FatigueConfig",
     "FleetConfig",
     "GpioConfig",
+    "LandmarksConfig",
     "ModelsConfig",
     "PolicyConfig",
     "SnapshotsConfig",

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from edge_monitor.config import Config, EyesConfig
-from edge_monitor.crops import crop, resize_to
+from edge_monitor.crops import crop, eye_patches, resize_to
 from edge_monitor.errors import ModelFormatError, ModelMismatchError
 from edge_monitor.faces import cascade_path
 from edge_monitor.inference import TfliteClassifier, load_classifier
@@ -204,6 +204,10 @@ class EyeStateEstimator:
             for box in self.locator.locate(gray, face)
             if usable(box, w, h)
         ]
+
+    def eye_pixels_at(self, gray: np.ndarray, points: np.ndarray) -> list[np.ndarray]:
+        """The usable eye patches centred on face-mesh landmarks (:func:`edge_monitor.crops.eye_patches`)."""
+        return eye_patches(gray, points, self._size)
 
     def closed_prob(self, gray: np.ndarray, face: FaceBox) -> float | None:
         """Mean P(closed) over the usable eye crops; None when neither crop is usable."""

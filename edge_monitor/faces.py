@@ -1,5 +1,8 @@
 """Haar face detection on a downscaled grey frame, and tracking of the driver's face.
 
+(The tracker drives either detector of ``detector.kind``: this Haar cascade or
+:class:`edge_monitor.blazeface.BlazeFaceDetector`; both answer ``detect(image, roi, sizes)``.)
+
 The driver is the largest face. Between full scans, the detector searches only around the last
 box (a region a few times the face's size), which is several times cheaper than the whole frame.
 
@@ -167,19 +170,22 @@ class DriverFaceTracker:
         """Searches for a turned face so far (near the last one or the full frame)."""
         return self._turned.roi_scans + self._turned.full_scans if self._turned is not None else 0
 
-    def update(self, gray: np.ndarray, now: float) -> tuple[FaceBox | None, bool]:
+    def update(
+        self, gray: np.ndarray, now: float, bgr: np.ndarray | None = None
+    ) -> tuple[FaceBox | None, bool]:
         """Find the driver's face in this frame.
 
         Args:
             gray: The grey frame.
             now: Frame time in seconds.
+            bgr: The colour frame, for a detector that uses colour (BlazeFace); None: grey only.
 
         Returns:
             The face box (possibly held from an earlier frame) and whether it was detected in
             this frame.
         """
         front, interval = self._frontal, self._dcfg.full_scan_interval_s
-        found = front.search(gray, now, roi=now - front.full_t < interval, full=True)
+        found = front.search(gray, now, roi=now - front.full_t < interval, full=True, bgr=bgr)
         frontal_before, self._frontal_before = self._frontal_before, found is not None
         self.turned_face = None
         if found is not None:
@@ -210,9 +216,13 @@ class _Search:
         self.full_scans = 0
         self.roi_scans = 0
 
-    def search(self, gray: np.ndarray, now: float, roi: bool, full: bool) -> FaceBox | None:
+    def search(
+        self, gray: np.ndarray, now: float, roi: bool, full: bool, bgr: np.ndarray | None = None
+    ) -> FaceBox | None:
         """The largest face: searched near :attr:`last` if ``roi`` (and there is one), then, if
         that found nothing, in the whole frame if ``full``."""
+        if bgr is not None and getattr(self._detector, "colour", False):
+            gray = bgr  # a colour detector (BlazeFace) gets the colour frame
         faces: list[FaceBox] = []
         if roi and self.last is not None:
             self.roi_scans += 1
@@ -229,11 +239,27 @@ class _Search:
         return faces[0]
 
 
-def build_face_tracker(detector_cfg: DetectorConfig, face_cfg: FaceConfig) -> DriverFaceTracker:
-    """The driver's face tracker as the daemon builds it: frontal cascade plus turned faces."""
-    return DriverFaceTracker(
-        HaarFaceDetector(detector_cfg), detector_cfg, face_cfg, HaarFaceDetector.turned(detector_cfg)
-    )
+def build_detectors(detector_cfg: DetectorConfig, threads: int = 1):
+    """The detectors of ``detector.kind``, built once: (frontal, turned or None).
+
+    ``haar``: the frontal cascade and the turned-face cascade. ``blazeface``: BlazeFace alone (it
+    finds faces in any pose, so there is no separate turned-face search).
+    """
+    if detector_cfg.kind == "blazeface":
+        from edge_monitor.blazeface import MODEL_NAME, BlazeFaceDetector
+        from edge_monitor.paths import thirdparty_model_path
+
+        path = thirdparty_model_path(detector_cfg.model, MODEL_NAME)
+        return BlazeFaceDetector(path, detector_cfg, threads), None
+    return HaarFaceDetector(detector_cfg), HaarFaceDetector.turned(detector_cfg)
+
+
+def build_face_tracker(
+    detector_cfg: DetectorConfig, face_cfg: FaceConfig, threads: int = 1
+) -> DriverFaceTracker:
+    """The driver's face tracker as the daemon builds it, for ``detector.kind`` (:func:`build_detectors`)."""
+    frontal, turned = build_detectors(detector_cfg, threads)
+    return DriverFaceTracker(frontal, detector_cfg, face_cfg, turned)
 
 
 def find_face(

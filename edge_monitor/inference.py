@@ -28,6 +28,27 @@ def _interpreter_class():
     return Interpreter
 
 
+def build_interpreter(path: Path, threads: int = 1):
+    """A LiteRT interpreter for ``path``, tensors allocated and run once (built once per model).
+
+    Raises:
+        ModelNotFoundError: The file does not exist.
+        ModelFormatError: It is not a TFLite model.
+    """
+    if not path.is_file():
+        raise ModelNotFoundError(f"model file not found: {path}; check the model paths in the config")
+    interpreter_class = _interpreter_class()
+    try:
+        with native_stderr_silenced():
+            interp = interpreter_class(model_path=str(path), num_threads=threads)
+            interp.allocate_tensors()
+            interp.invoke()  # the delegate is set up on the first invoke: do it here
+    except (ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFormatError(f"{path} is not a valid TFLite model ({first})") from None
+    return interp
+
+
 class TfliteClassifier:
     """A single-input, single-output image classifier run by the TFLite interpreter.
 

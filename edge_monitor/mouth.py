@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from edge_monitor.config import Config
-from edge_monitor.crops import crop, resize_to
+from edge_monitor.crops import crop, mouth_patch, resize_to
 from edge_monitor.errors import ModelFormatError, ModelMismatchError
 from edge_monitor.inference import TfliteClassifier, load_classifier
 from edge_monitor.paths import model_path
@@ -141,6 +141,10 @@ class YawnEstimator:
     def mouth_pixels(self, gray: np.ndarray, face: FaceBox) -> np.ndarray | None:
         """The mouth crop at the model's input size (uint8), or None when it is unusable."""
         return mouth_pixels(gray, face, self._size, self.region)
+
+    def mouth_pixels_at(self, gray: np.ndarray, points: np.ndarray) -> np.ndarray | None:
+        """The mouth patch centred on face-mesh landmarks (:func:`edge_monitor.crops.mouth_patch`)."""
+        return mouth_patch(gray, points, self._size)
 
     def yawn_prob(self, gray: np.ndarray, face: FaceBox | None) -> float | None:
         """P(yawn) for ``face`` in the grey frame; None without a face or a usable mouth crop."""

@@ -1,4 +1,8 @@
-"""One frame in, one :class:`StepResult` out: face → crops → classifiers → trackers → policy.
+"""One frame in, one :class:`StepResult` out: face → landmarks → crops → classifiers → trackers → policy.
+
+With a landmark model, every frame with a face box gets the face's geometry
+(:attr:`StepResult.geometry`), and the eye and yawn models see crops centred on the landmarks;
+without one (or when it rejects the box) they see the crops placed inside the face box.
 
 No clock and no I/O: the frame's timestamp is the only notion of time.
 """
@@ -11,19 +15,21 @@ from typing import Protocol
 import numpy as np
 
 from edge_monitor.config import Config
-from edge_monitor.crops import face_pixels
+from edge_monitor.crops import eye_line_angle, face_pixels
 from edge_monitor.faces import DriverFaceTracker
 from edge_monitor.fatigue import AbsenceTracker, EyeClosureTracker, LensTracker, YawnTracker
 from edge_monitor.inference import TfliteClassifier
 from edge_monitor.policy import AlertPolicy
 from edge_monitor.tracking import EmotionWindow, PresenceTracker
-from edge_monitor.types import DriverState, Event, FaceBox, FatigueStats, Frame, StepResult
+from edge_monitor.types import DriverState, Event, FaceBox, FaceGeometry, FatigueStats, Frame, StepResult
 
 
 class EyeEstimator(Protocol):
     """P(eyes closed) for the driver's face (``edge_monitor.eyes.EyeStateEstimator``)."""
 
     def eye_pixels(self, gray: np.ndarray, face: FaceBox) -> list[np.ndarray]: ...
+
+    def eye_pixels_at(self, gray: np.ndarray, points: np.ndarray) -> list[np.ndarray]: ...
 
     def closed_prob_of(self, eyes: list[np.ndarray]) -> float | None: ...
 
@@ -33,7 +39,15 @@ class YawnEstimatorLike(Protocol):
 
     def mouth_pixels(self, gray: np.ndarray, face: FaceBox) -> np.ndarray | None: ...
 
+    def mouth_pixels_at(self, gray: np.ndarray, points: np.ndarray) -> np.ndarray | None: ...
+
     def yawn_prob_of(self, pixels: np.ndarray | None) -> float | None: ...
+
+
+class Landmarker(Protocol):
+    """Face geometry from the landmark model (``edge_monitor.landmarks.FaceLandmarker``)."""
+
+    def geometry(self, bgr: np.ndarray, box: FaceBox, angle: float = 0.0) -> FaceGeometry | None: ...
 
 
 class StageTimer(Protocol):
@@ -42,7 +56,7 @@ class StageTimer(Protocol):
     def lap(self, stage: str) -> None: ...
 
 
-STAGES = ("face_detect", "crops", "emotion", "eyes_yawn", "trackers_policy")
+STAGES = ("face_detect", "landmarks", "crops", "emotion", "eyes_yawn", "trackers_policy")
 """The stages :meth:`Pipeline.step` reports to a :class:`StageTimer`, in order."""
 
 
@@ -59,6 +73,7 @@ class Pipeline:
         cfg: The configuration.
         eyes: Eye-state estimator (None: no drowsiness from the eyes).
         yawns: Yawn estimator (None: no yawn detection).
+        landmarks: Face-landmark stage (None: no geometry; eye and mouth crops from the face box).
         timer: Told when each of :data:`STAGES` ends (benchmarks); None: nothing is timed.
     """
 
@@ -70,11 +85,14 @@ class Pipeline:
         eyes: EyeEstimator | None = None,
         yawns: YawnEstimatorLike | None = None,
         timer: StageTimer | None = None,
+        landmarks: Landmarker | None = None,
     ) -> None:
         self._faces = faces
         self._emotion_model = emotion_model
         self._eyes = eyes
         self._yawns = yawns
+        self._landmarks = landmarks
+        self._roll = 0.0  # the last frame's eye-line angle: the landmark crop is turned upright by it
         self._flip_tta = cfg.emotion.flip_tta
         self._presence = PresenceTracker(cfg.face)
         self._emotion = EmotionWindow(emotion_model.labels, cfg.emotion)
@@ -106,7 +124,7 @@ class Pipeline:
         """Process one frame."""
         now, index, gray = frame.t, frame.index, frame.gray
         lap = self._lap
-        box, detected = self._faces.update(gray, now)
+        box, detected = self._faces.update(gray, now, frame.bgr)
         lap("face_detect")
         events: list[Event] = []
 
@@ -120,10 +138,22 @@ class Pipeline:
         # A turned face (no frontal one this frame) still shows the mouth: yawns only.
         turned = None if detected else self._faces.turned_face
         mouth_box = turned or box
+        geometry = None
         if mouth_box is not None:
+            if box is not None and self._landmarks is not None:
+                geometry = self._landmarks.geometry(frame.bgr, box, self._roll)
+            self._roll = eye_line_angle(geometry.points) if geometry is not None else 0.0
+            lap("landmarks")
             face = face_pixels(gray, box, self._emotion_model.meta) if box is not None else None
-            eyes = self._eyes.eye_pixels(gray, box) if self._eyes is not None and box is not None else []
-            mouth = self._yawns.mouth_pixels(gray, mouth_box) if self._yawns is not None else None
+            eyes, mouth = [], None
+            if geometry is not None:  # crops centred on the landmarks
+                eyes = self._eyes.eye_pixels_at(gray, geometry.points) if self._eyes is not None else []
+                mouth = (
+                    self._yawns.mouth_pixels_at(gray, geometry.points) if self._yawns is not None else None
+                )
+            else:  # crops placed inside the face box
+                eyes = self._eyes.eye_pixels(gray, box) if self._eyes is not None and box is not None else []
+                mouth = self._yawns.mouth_pixels(gray, mouth_box) if self._yawns is not None else None
             lap("crops")
             if face is not None:
                 prediction = self._emotion_model.predict(face, flip_tta=self._flip_tta)
@@ -180,6 +210,7 @@ class Pipeline:
                 max_perclos=self._closure.max_perclos,
             ),
             turned_face=turned,
+            geometry=geometry,
         )
 
     @property

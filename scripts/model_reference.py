@@ -10,7 +10,9 @@ input size, built with integer arithmetic only. tests/test_model_parity.py runs 
 model on them through ``load_classifier(...).predict_pixels`` and compares the raw int8 outputs
 and the probabilities exactly, on x86 (``make test``) and on arm64 under qemu (``make test-arm64``).
 Regenerate after changing a shipped model; the reference records each model's SHA-256 so a stale
-reference says so instead of reporting differing numbers.
+reference says so instead of reporting differing numbers. The two third-party float models
+(fetched by scripts/fetch_models.py) are compared too, on 8 fixed RGB inputs, within a tolerance
+(float kernels may round differently per CPU).
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "tests" / "data" / "model_reference.json"
 MODELS = ("emotion", "eye_state", "yawn")
+# The third-party float models (scripts/fetch_models.py): compared within a tolerance, since float
+# kernels may round differently per CPU; a few outputs per case are enough to catch a broken runtime.
+THIRDPARTY = ("face_detection_short_range", "face_landmark")
+THIRDPARTY_SEEDS = range(4)
+THIRDPARTY_VALUES = 64  # outputs stored per tensor and case (evenly spaced)
+THIRDPARTY_TOLERANCE = 1e-3  # |a - b| <= tol * max(1, |b|)
 NOISE_SEEDS = range(24)
 BLOCKY_SEEDS = range(100, 108)
 LEVELS = (0, 1, 64, 127, 128, 192, 254, 255)
@@ -102,6 +110,67 @@ def run_model(name: str, models_dir: Path) -> dict:
         clf.close()
 
 
+def thirdparty_cases(size: int) -> Iterator[tuple[str, np.ndarray]]:
+    """(name, uint8 RGB image size x size x 3) for the third-party models, always the same."""
+    for seed in THIRDPARTY_SEEDS:
+        yield f"noise_{seed}", np.random.RandomState(seed).randint(0, 256, (size, size, 3), dtype=np.uint8)
+    grey = dict(cases(size, size))
+    for name in ("gradient_xy", "radial", "checker_6", "flat_128"):
+        yield name, np.repeat(grey[name][..., None], 3, axis=2)
+
+
+def run_thirdparty(name: str, models_dir: Path) -> dict:
+    """Evenly spaced values of every output tensor per case, for one third-party float model.
+
+    The input is scaled as edge-monitor feeds it: [-1, 1] for BlazeFace, [0, 1] for the landmarks.
+    """
+    from edge_monitor.inference import build_interpreter
+
+    path = models_dir / "thirdparty" / f"{name}.tflite"
+    interp = build_interpreter(path)
+    inp = interp.get_input_details()[0]
+    size = int(inp["shape"][1])
+    lo = -1.0 if name.startswith("face_detection") else 0.0
+    out: dict = {"tflite_sha256": sha256_of(path), "input": [size, size, 3], "cases": {}}
+    for case, pixels in thirdparty_cases(size):
+        interp.set_tensor(
+            inp["index"], (pixels.astype(np.float32) * np.float32((1.0 - lo) / 255.0) + lo)[None]
+        )
+        interp.invoke()
+        values = {}
+        for o in interp.get_output_details():
+            flat = interp.get_tensor(o["index"]).reshape(-1)
+            step = max(1, flat.size // THIRDPARTY_VALUES)
+            values[o["name"]] = [float(v) for v in flat[::step][:THIRDPARTY_VALUES]]
+        out["cases"][case] = {"input_sha256": pixels_digest(pixels), "outputs": values}
+    return out
+
+
+def thirdparty_differences(reference: dict, actual: dict) -> list[str]:
+    """Differences beyond :data:`THIRDPARTY_TOLERANCE` of ``actual["thirdparty"]`` from the reference."""
+    problems = []
+    for name, got in actual.get("thirdparty", {}).items():
+        ref = reference.get("thirdparty", {}).get(name)
+        if ref is None or ref["tflite_sha256"] != got["tflite_sha256"]:
+            problems.append(
+                f"{name}: not in the reference or changed; regenerate with scripts/model_reference.py"
+            )
+            continue
+        for case, want in ref["cases"].items():
+            have = got["cases"].get(case)
+            if have is None or have["input_sha256"] != want["input_sha256"]:
+                problems.append(f"{name}/{case}: the input is missing or differs")
+                continue
+            for tensor, values in want["outputs"].items():
+                a, b = np.array(have["outputs"].get(tensor, [])), np.array(values)
+                if a.shape != b.shape:
+                    problems.append(f"{name}/{case}/{tensor}: {a.size} values, reference {b.size}")
+                elif np.any(np.abs(a - b) > THIRDPARTY_TOLERANCE * np.maximum(1.0, np.abs(b))):
+                    worst = float(np.max(np.abs(a - b)))
+                    problems.append(f"{name}/{case}/{tensor}: differs by up to {worst:.3g}")
+    return problems
+
+
 def generate() -> dict:
     from edge_monitor.paths import shipped_models_dir
 
@@ -115,6 +184,7 @@ def generate() -> dict:
             "ai-edge-litert": version("ai-edge-litert"),
         },
         "models": {name: run_model(name, models_dir) for name in MODELS},
+        "thirdparty": {name: run_thirdparty(name, models_dir) for name in THIRDPARTY},
     }
 
 
@@ -161,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     actual = generate()
     if args.check:
-        problems = differences(json.loads(args.out.read_text(encoding="utf-8")), actual)
+        reference = json.loads(args.out.read_text(encoding="utf-8"))
+        problems = differences(reference, actual) + thirdparty_differences(reference, actual)
         for p in problems:
             print(p, file=sys.stderr)
         n = sum(len(m["cases"]) for m in actual["models"].values())

@@ -128,6 +128,34 @@ def test_quick_run_writes_the_report_with_the_machine(quick_run):
     assert "| single_face.mp4 | 72 |" in md
 
 
+def test_only_re_measures_one_part_and_keeps_the_others(quick_run, tmp_path):
+    _, before, _ = quick_run
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "pipeline.json").write_text(json.dumps(before))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.pipeline", "clips/pyfeat/single_face.mp4", "--only", "device",
+         "--repeats", "1", "--out-dir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    after = json.loads((tmp_path / "results" / "pipeline.json").read_text())
+    assert after["baseline"] == before["baseline"] and after["sweep"] == before["sweep"]
+    assert after["soak"] == before["soak"]
+    assert after["device"]["one"]["clips"]["single_face.mp4"]["frames"] == 72
+    assert "landmarks" in after["device"]["one"]["all"]["stages_ms"]
+    assert set(after["parts_measured"]) == {"device", "baseline", "sweep", "soak"}
+    assert after["parts_measured"]["device"]["date"] == after["date"]
+    assert "Parts measured" in (tmp_path / "results.md").read_text()
+
+
+def test_only_needs_a_stored_run(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.pipeline", "--only", "soak", "--out-dir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "run the whole benchmark first" in proc.stderr
+
+
 def test_missing_clip_is_a_one_line_error(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.pipeline", "clips/absent.mp4", "--out-dir", str(tmp_path)],

@@ -16,6 +16,11 @@ from edge_monitor.sources.replay import VideoFileSource
 from edge_monitor.types import FaceBox
 
 
+def haar(detector_cfg: DetectorConfig) -> DetectorConfig:
+    """The detector settings with the Haar detector (these tests are about the Haar path)."""
+    return dataclasses.replace(detector_cfg, kind="haar")
+
+
 def read_frames(path, limit: int | None = None) -> list:
     src = VideoFileSource(path)
     frames = []
@@ -227,13 +232,15 @@ def test_the_turned_cascade_finds_both_sides(config, turned_frame):
 
 
 def test_turned_cascade_off_means_no_turned_detector(config):
-    assert HaarFaceDetector.turned(dataclasses.replace(config.detector, turned_cascade="")) is None
+    assert (
+        HaarFaceDetector.turned(dataclasses.replace(config.detector, kind="haar", turned_cascade="")) is None
+    )
 
 
 def test_tracker_reports_a_turned_face_without_making_it_the_driver(config, turned_frame):
     from edge_monitor.faces import build_face_tracker
 
-    tracker = build_face_tracker(config.detector, config.face)
+    tracker = build_face_tracker(haar(config.detector), config.face)
     box, detected = tracker.update(turned_frame, 0.0)
     assert (box, detected) == (None, False)  # not frontal: absent, as openpilot counts it
     first = tracker.turned_face
@@ -243,7 +250,9 @@ def test_tracker_reports_a_turned_face_without_making_it_the_driver(config, turn
     again = tracker.turned_face
     assert again is not None and tracker.turned_scans == 2
     assert max(abs(a - b) for a, b in zip(astuple(again), astuple(first), strict=True)) <= 3  # rounding
-    off = build_face_tracker(dataclasses.replace(config.detector, turned_cascade=""), config.face)
+    off = build_face_tracker(
+        dataclasses.replace(config.detector, kind="haar", turned_cascade=""), config.face
+    )
     off.update(turned_frame, 0.0)
     assert off.turned_face is None and off.turned_scans == 0
 
@@ -251,7 +260,7 @@ def test_tracker_reports_a_turned_face_without_making_it_the_driver(config, turn
 def test_tracker_skips_the_turned_search_while_a_frontal_face_is_found(config, woman2_frames):
     from edge_monitor.faces import build_face_tracker
 
-    tracker = build_face_tracker(config.detector, config.face)
+    tracker = build_face_tracker(haar(config.detector), config.face)
     for f in woman2_frames[:20]:
         assert tracker.update(f.gray, f.t)[1]
         assert tracker.turned_face is None
@@ -262,7 +271,7 @@ def test_tracker_without_any_face_scans_for_turned_faces_at_the_full_scan_interv
     from edge_monitor.faces import build_face_tracker
 
     frames = read_frames(clip("pyfeat/no_face.mp4"))
-    tracker = build_face_tracker(config.detector, config.face)
+    tracker = build_face_tracker(haar(config.detector), config.face)
     for f in frames:
         tracker.update(f.gray, f.t)
         assert tracker.turned_face is None

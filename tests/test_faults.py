@@ -336,9 +336,14 @@ CASES: dict[str, Case] = {
     "4 --camera -1": Case(lambda d: ["--camera", "-1"], 2, "between 0 and 63", "none"),
     "4 --camera 99999999999999999999": Case(lambda d: ["--camera", "9" * 20], 2, "between 0 and 63", "none"),
     "4 --camera x": Case(lambda d: ["--camera", "x"], 2, "not an integer", "none"),
-    # 5: a cascade that is not one fails --validate-config, and the run, with a model error
+    # 5: a cascade that is not one fails --validate-config, and the run, with a model error (the
+    # Haar detector; the default BlazeFace does not load cascades)
     "5 cascade /etc/hostname, validate": Case(
-        lambda d: ["--config", config(d, "detector:\n  cascade: /etc/hostname\n"), "--validate-config"],
+        lambda d: [
+            "--config",
+            config(d, "detector:\n  kind: haar\n  cascade: /etc/hostname\n"),
+            "--validate-config",
+        ],
         32,
         "not a Haar cascade",
         "none",
@@ -347,7 +352,10 @@ CASES: dict[str, Case] = {
         lambda d: run_args(
             d,
             "--config",
-            config(d, f"detector:\n  cascade: {write(d, 'r.xml', np.random.default_rng(0).bytes(5000))}\n"),
+            config(
+                d,
+                f"detector:\n  kind: haar\n  cascade: {write(d, 'r.xml', np.random.default_rng(0).bytes(5000))}\n",
+            ),
         ),
         32,
         "not a Haar cascade",
@@ -358,7 +366,7 @@ CASES: dict[str, Case] = {
             "--config",
             config(
                 d,
-                f"detector:\n  turned_cascade: {write(d, 'x.xml', NOT_A_CASCADE)}\n",
+                f"detector:\n  kind: haar\n  turned_cascade: {write(d, 'x.xml', NOT_A_CASCADE)}\n",
             ),
         ),
         32,

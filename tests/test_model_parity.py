@@ -67,3 +67,19 @@ def test_a_changed_output_is_reported(reference):
     case = next(iter(actual["models"]["yawn"]["cases"].values()))
     case["raw"][0] += 1
     assert len(gen.differences(reference, actual)) == 1
+
+
+@pytest.mark.parametrize("name", gen.THIRDPARTY)
+def test_third_party_float_models_match_the_reference_within_tolerance(name, reference):
+    from tests.test_fetch_models import require_fetched
+
+    models_dir = require_fetched().parent
+    actual = {"thirdparty": {name: gen.run_thirdparty(name, models_dir)}}
+    assert len(reference["thirdparty"][name]["cases"]) == 8
+    problems = gen.thirdparty_differences(reference, actual)
+    assert not problems, "\n".join(problems[:20])
+    # The tolerance is not vacuous: a 1 % change of one stored value is a difference.
+    case = next(iter(actual["thirdparty"][name]["cases"].values()))
+    tensor = next(iter(case["outputs"].values()))
+    tensor[0] = tensor[0] * 1.01 + 0.01
+    assert len(gen.thirdparty_differences(reference, actual)) == 1

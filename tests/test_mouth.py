@@ -194,7 +194,12 @@ def test_open_runs_are_measured_like_the_yawn_tracker():
 
 
 def test_pipeline_reads_a_yawn_from_a_turned_face_and_nothing_else(config, emotion_classifier, estimator):
-    """YawDD ``yawn/1.jpg``: no frontal face (absent for attention), but the mouth is read."""
+    """YawDD ``yawn/1.jpg``: no frontal face (absent for attention), but the mouth is read.
+
+    The Haar path (``detector.kind: haar``); BlazeFace finds this face itself (tests/test_blazeface.py).
+    """
+    import dataclasses
+
     import cv2
 
     from edge_monitor.eyes import EyeStateEstimator
@@ -207,7 +212,7 @@ def test_pipeline_reads_a_yawn_from_a_turned_face_and_nothing_else(config, emoti
     gray = cv2.imread(str(require_shared("datasets/yawdd_frames") / "yawn" / "1.jpg"), cv2.IMREAD_GRAYSCALE)
     eyes = EyeStateEstimator(load_classifier(shipped_models_dir() / "eye_state.tflite"), config.eyes)
     pipeline = Pipeline(
-        build_face_tracker(config.detector, config.face),
+        build_face_tracker(dataclasses.replace(config.detector, kind="haar"), config.face),
         emotion_classifier,
         config,
         eyes=eyes,
