@@ -263,7 +263,7 @@ SMALL_MODELS = {
         "CEW (Closed Eyes In The Wild)",
         "python -m conversion.eyes",
     ),
-    "yawn": ("Yawn", 0.90, "YawDD in-car frames", "python -m conversion.yawn"),
+    "yawn": ("Yawn", 0.95, "YawDD in-car frames", "python -m conversion.yawn"),  # issue 15: >= 95 %
 }
 
 
@@ -309,6 +309,25 @@ def render_small(name: str, meta: dict, latency: dict | None = None, cv: dict | 
             )
     elif acc is not None:
         out.append(f"| test top-1 (int8) | **{_pct(acc)}** |")
+    recipe = extra.get("recipe", {})
+    if extra.get("crop") == "landmarks":
+        out.append(
+            "| crops | centred on the face landmarks (`edge_monitor.crops.mouth_patch`), faces found by"
+            " the device's default detector, as on the device |"
+        )
+    if recipe.get("night"):
+        out.append(
+            f"| night (NoIR) look | on {_pct(recipe['night'])} of the training crops"
+            " (`conversion.night`: flat contrast, noise, IR glare) |"
+        )
+    if "int8_accuracy_night_like" in test:
+        val = m.get("val", {})
+        night_val = (
+            f"; val {_pct(val['int8_accuracy_night_like'])}" if "int8_accuracy_night_like" in val else ""
+        )
+        out.append(
+            f"| test with the night look (int8, per image) | {_pct(test['int8_accuracy_night_like'])}{night_val} |"
+        )
     if test.get("turned_crops"):
         out.append(
             f"| of those, faces only the turned-face (profile) cascade found | {test['turned_crops']}"

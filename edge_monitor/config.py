@@ -145,6 +145,26 @@ class EyesConfig:
     flip_average: bool = spec(
         False, "average each eye crop with its mirror image (2x eye-model cost, 0.06 ms per crop)"
     )
+    ear_closed_ratio: float = spec(
+        0.8,
+        "with face landmarks, the eyes count as closed only when the eye model says so and the eye"
+        " aspect ratio is below this share of the driver's open-eye level",
+        lo=0.1,
+        hi=1.0,
+    )
+    hidden_dark_ratio: float = spec(
+        0.38,
+        "an eye region darker than this share of the cheeks' brightness, with little contrast, is"
+        " hidden (dark sunglasses): eye state unknown",
+        lo=0.05,
+        hi=1.0,
+    )
+    hidden_max_std: float = spec(
+        26.0, "grey-level standard deviation an eye region hidden by sunglasses stays under", lo=1.0, hi=80.0
+    )
+    hidden_after_s: float = spec(
+        0.5, "eyes seen hidden (or visible again) this long switches the eye state", lo=0.0, hi=10.0
+    )
 
 
 @dataclass(frozen=True)
@@ -162,6 +182,42 @@ class FatigueConfig:
         0.5, "share of the PERCLOS window with eyes seen before PERCLOS counts", lo=0.0, hi=1.0
     )
     yawn_min_s: float = spec(1.5, "mouth wide open this long is a yawn (talking is shorter)", lo=0.3, hi=10.0)
+    reopen_s: float = spec(
+        0.3,
+        "an eye closure ends only after the eyes are seen open this long, so one or two noisy"
+        " frames do not split it",
+        lo=0.0,
+        hi=2.0,
+    )
+    yawn_reopen_s: float = spec(
+        0.0,
+        "a yawn ends only after the mouth is seen less open this long (0: at the first such frame;"
+        " the pauses between a talking driver's words must end a run)",
+        lo=0.0,
+        hi=2.0,
+    )
+    yawn_open_min: float = spec(
+        0.25,
+        "with face landmarks, a yawning mouth's inner-lip opening over its width is at least this"
+        " (a laughing mouth stays under it; talking reaches it only for moments)",
+        lo=0.1,
+        hi=3.0,
+    )
+    yawn_open_margin: float = spec(
+        0.15, "... and at least this far above the driver's closed-mouth level", lo=0.0, hi=3.0
+    )
+    yawn_max_width_ratio: float = spec(
+        1.4,
+        "a mouth wider than this times the driver's resting width is a laugh or a smile, not a yawn",
+        lo=1.0,
+        hi=3.0,
+    )
+    yawn_min_presence: float = spec(
+        0.5,
+        "landmark face score below which the mouth is taken as hidden (a hand over it): no yawn",
+        lo=0.0,
+        hi=1.0,
+    )
     repeat_window_s: float = spec(
         300.0, "window for counting repeated microsleeps and yawns", lo=10.0, hi=3600.0
     )
@@ -176,6 +232,70 @@ class AttentionConfig:
     notice_s: float = spec(3.0, "face absent this long: notice (LED pre-alert)", lo=0.5, hi=60.0)
     warning_s: float = spec(5.0, "face absent this long: warning (audible)", lo=0.5, hi=60.0)
     alarm_s: float = spec(11.0, "face absent this long: alarm", lo=1.0, hi=120.0)
+    max_yaw_deg: float = spec(
+        30.0,
+        "head turned further than this left or right of the driver's straight-ahead is looking away:"
+        " eye closure is not counted, the time counts as distraction",
+        lo=5.0,
+        hi=90.0,
+    )
+    max_pitch_deg: float = spec(
+        20.0,
+        "head tilted further than this up or down from the driver's straight-ahead is looking away",
+        lo=5.0,
+        hi=90.0,
+    )
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """The driver's own open-eye, closed-mouth and straight-ahead levels, learnt from attentive frames."""
+
+    learn_s: float = spec(
+        5.0,
+        "attentive face time needed before the driver's own levels replace the defaults",
+        lo=0.5,
+        hi=600.0,
+    )
+    window_s: float = spec(
+        300.0,
+        "the levels are medians over this much of the latest attentive time (a slow refresh)",
+        lo=5.0,
+        hi=7200.0,
+    )
+    sample_interval_s: float = spec(
+        0.2, "at most one frame per this many seconds is kept for the medians", lo=0.0, hi=5.0
+    )
+    max_yaw_deg: float = spec(
+        35.0,
+        "frames with the head turned further than this from the camera are not learnt from",
+        lo=5.0,
+        hi=90.0,
+    )
+    max_pitch_deg: float = spec(
+        30.0,
+        "frames with the head tilted further than this from the camera are not learnt from",
+        lo=5.0,
+        hi=90.0,
+    )
+    open_eye_max_prob: float = spec(
+        0.3, "frames whose eye-model P(closed) is above this are not learnt from", lo=0.0, hi=1.0
+    )
+    min_presence: float = spec(
+        0.7, "frames with a lower landmark face score are not learnt from", lo=0.0, hi=1.0
+    )
+    default_ear: float = spec(
+        0.30,
+        "open-eye aspect ratio assumed until calibrated (narrow-eyed: closures need a lower ratio)",
+        lo=0.05,
+        hi=1.0,
+    )
+    default_mouth_open: float = spec(
+        0.05, "resting inner-lip opening over mouth width assumed until calibrated", lo=0.0, hi=1.0
+    )
+    default_mouth_width: float = spec(
+        0.58, "resting mouth width over outer-eye-corner distance assumed until calibrated", lo=0.1, hi=3.0
+    )
 
 
 @dataclass(frozen=True)
@@ -279,6 +399,7 @@ class Config:
     eyes: EyesConfig = field(default_factory=EyesConfig)
     fatigue: FatigueConfig = field(default_factory=FatigueConfig)
     attention: AttentionConfig = field(default_factory=AttentionConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     gpio: GpioConfig = field(default_factory=GpioConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
@@ -463,6 +584,7 @@ def dump_yaml(cfg: Config) -> str:
 
 __all__ = [
     "AttentionConfig",
+    "CalibrationConfig",
     "Config",
     "DetectorConfig",
     "EmotionConfig",

@@ -15,7 +15,7 @@ from edge_monitor.types import FaceBox
 
 
 def normalize(pixels: np.ndarray, meta: ModelMetadata) -> np.ndarray:
-    """Map 8-bit grey pixels to the model's float input range.
+    """Map 8-bit grey pixels to the model's float input range (after :func:`contrast`).
 
     Args:
         pixels: uint8 array of any shape.
@@ -25,6 +25,16 @@ def normalize(pixels: np.ndarray, meta: ModelMetadata) -> np.ndarray:
         float32 array ``pixels * scale + offset`` of the same shape.
     """
     return pixels.astype(np.float32) * np.float32(meta.scale) + np.float32(meta.offset)
+
+
+def contrast(pixels: np.ndarray, meta: ModelMetadata) -> np.ndarray:
+    """The model's contrast normalisation (``meta.contrast``) of model-sized uint8 crops.
+
+    Args:
+        pixels: uint8 images (H, W) or (N, H, W) already at the model's input size.
+        meta: Metadata naming the contrast normalisation.
+    """
+    return meta.contrast.apply(pixels)
 
 
 def resize_to(gray: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -43,15 +53,20 @@ def crop(gray: np.ndarray, box: FaceBox) -> np.ndarray:
 
 
 def face_pixels(gray: np.ndarray, box: FaceBox, meta: ModelMetadata) -> np.ndarray:
-    """The face as the model's uint8 input image (input_height x input_width)."""
+    """The face resized to the model's input size, uint8 (input_height x input_width).
+
+    Contrast normalisation is not applied here: :func:`model_input` and
+    :meth:`edge_monitor.inference.TfliteClassifier.predict_pixels` apply it.
+    """
     return resize_to(crop(gray, box), meta.input_width, meta.input_height)
 
 
 def model_input(pixels: np.ndarray, meta: ModelMetadata) -> np.ndarray:
-    """Batch of model inputs (N, H, W, 1) float32 from uint8 images (N, H, W) or (H, W)."""
+    """Batch of model inputs (N, H, W, 1) float32 from model-sized uint8 images (N, H, W) or (H, W):
+    :func:`contrast`, then :func:`normalize`."""
     if pixels.ndim == 2:
         pixels = pixels[None]
-    return normalize(pixels, meta)[..., None]
+    return normalize(contrast(pixels, meta), meta)[..., None]
 
 
 # Landmark-centred crops (face-mesh points in frame pixels, see ``edge_monitor.landmarks``), framed

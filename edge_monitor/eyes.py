@@ -234,3 +234,65 @@ def load_eye_estimator(cfg: Config) -> EyeStateEstimator:
     """The eye-state estimator of a config: ``models.eye_state`` (or the shipped model) + ``eyes``."""
     clf = load_classifier(model_path(cfg.models.eye_state, "eye_state"), threads=cfg.models.threads)
     return EyeStateEstimator(clf, cfg.eyes)
+
+
+# The cheek reference square sits this many eye-square sides below the eye square: below a
+# sunglass lens (large lenses reach 1.2 sides down), above the mouth.
+CHEEK_DROP = 1.6
+
+# MediaPipe face-mesh indices of the eye corners (image-left eye first: outer, inner).
+EYE_CORNERS = ((33, 133), (362, 263))
+
+
+def landmark_eye_boxes(points: np.ndarray) -> tuple[FaceBox, FaceBox]:
+    """Squares centred on each eye's corners, one eye width on a side, image-left eye first.
+
+    Args:
+        points: (468, 2) landmark positions in frame pixels (MediaPipe mesh order).
+    """
+    boxes = []
+    for a, b in EYE_CORNERS:
+        (x0, y0), (x1, y1) = points[a], points[b]
+        side = max(1.0, float(np.hypot(x1 - x0, y1 - y0)))
+        cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+        boxes.append(FaceBox(round(cx - side / 2.0), round(cy - side / 2.0), round(side), round(side)))
+    return boxes[0], boxes[1]
+
+
+def eye_darkness(gray: np.ndarray, eyes: tuple[FaceBox, FaceBox]) -> tuple[float, float] | None:
+    """How dark and flat the eye regions are: the raw sunglasses check.
+
+    Each eye square is compared with the cheek below it (the same square moved down by
+    :data:`CHEEK_DROP` of its side, below a sunglass lens): dark sunglasses make the eye region much darker than the
+    skin and featureless, while an open or closed eye keeps its lids, lashes, iris and the white
+    of the eye.
+
+    Args:
+        gray: The grey frame.
+        eyes: The two eye squares (:func:`eye_boxes` or :func:`landmark_eye_boxes`).
+
+    Returns:
+        ``(ratio, std)``: the eye regions' mean grey level over the cheeks' (mean of both eyes),
+        and the eye regions' grey-level standard deviation; None when no eye and cheek pair lies
+        inside the frame.
+    """
+    h, w = gray.shape[:2]
+    ratios, stds = [], []
+    for box in eyes:
+        cheek = FaceBox(box.x, box.y + round(CHEEK_DROP * box.h), box.w, box.h)
+        if not (usable(box, w, h) and usable(cheek, w, h)):
+            continue
+        eye_px, cheek_px = crop(gray, box), crop(gray, cheek)
+        ratios.append(float(eye_px.mean()) / max(1.0, float(cheek_px.mean())))
+        stds.append(float(eye_px.std()))
+    if not ratios:
+        return None
+    return float(np.mean(ratios)), float(np.mean(stds))
+
+
+def eyes_look_hidden(darkness: tuple[float, float] | None, cfg: EyesConfig) -> bool | None:
+    """Whether :func:`eye_darkness` says sunglasses (None: not measured)."""
+    if darkness is None:
+        return None
+    ratio, std = darkness
+    return ratio < cfg.hidden_dark_ratio and std < cfg.hidden_max_std

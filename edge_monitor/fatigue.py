@@ -40,13 +40,19 @@ class _RecentCounter:
 class _RunTimer:
     """Times runs of a per-frame yes/no signal that may be unobserved (None) for a while.
 
-    A run ends at the first "no", or, after a gap of more than ``MAX_OBSERVATION_GAP_S`` without
-    observations, at its last "yes".
+    A run ends once "no" has been seen for ``reopen_s`` (hysteresis in time: one or two noisy
+    frames do not split a run; it then ends at the first of those "no"s), or, after a gap of more
+    than ``MAX_OBSERVATION_GAP_S`` without observations, at its last "yes".
+
+    Args:
+        reopen_s: How long "no" must last to end a run (0: the first "no" ends it).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, reopen_s: float = 0.0) -> None:
+        self._reopen_s = reopen_s
         self.start: float | None = None
         self._last_yes: float | None = None
+        self._first_no: float | None = None  # start of the "no" stretch inside a run
         self._last_obs: float | None = None
 
     @property
@@ -59,25 +65,29 @@ class _RunTimer:
         ended = None
         gap = self._last_obs is not None and now - self._last_obs > MAX_OBSERVATION_GAP_S
         if self.start is not None and gap:
-            ended = (self.start, self._last_yes)
-            self.start = None
+            ended = (self.start, self._first_no if self._first_no is not None else self._last_yes)
+            self.start = self._first_no = None
         if yes is None:
             return ended
+        self._last_obs = now
         if yes:
             self.start = now if self.start is None else self.start
             self._last_yes = now
+            self._first_no = None
         elif self.start is not None:
-            ended = (self.start, now)
-            self.start = None
-        self._last_obs = now
+            self._first_no = now if self._first_no is None else self._first_no
+            if now - self._first_no >= self._reopen_s:
+                ended = (self.start, self._first_no)
+                self.start = self._first_no = None
         return ended
 
 
 class EyeClosureTracker:
     """Eye closures over time from a per-frame closed probability.
 
-    A closure ends when the eyes are seen open, or when no eye observation arrives for
-    ``MAX_OBSERVATION_GAP_S`` (it then ends at the last closed observation). On its end it is a
+    A closure ends when the eyes have been seen open for ``reopen_s`` (so one or two noisy frames
+    do not split a long closure; it ends where they opened), or when no eye observation arrives
+    for ``MAX_OBSERVATION_GAP_S`` (it then ends at the last closed observation). On its end it is a
     blink (≤ ``blink_max_s``), a ``microsleep`` (≥ ``microsleep_s``) and, if ≥ ``long_closure_s``,
     also an ``eyes_closed`` event. While a closure lasts, :attr:`closed_s` grows, so the policy can
     raise the alarm during a long closure, not only after it.
@@ -93,7 +103,7 @@ class EyeClosureTracker:
     def __init__(self, cfg: FatigueConfig, closed_threshold: float) -> None:
         self._cfg = cfg
         self._threshold = closed_threshold
-        self._closure = _RunTimer()
+        self._closure = _RunTimer(cfg.reopen_s)
         self._last_obs_t: float | None = None
         self._obs: deque[tuple[float, float, bool]] = deque()  # (t, dt, closed)
         self._observed_s = 0.0
@@ -170,8 +180,11 @@ class EyeClosureTracker:
 
     def update(self, now: float, frame: int, closed_prob: float | None) -> list[Event]:
         """Feed one frame's P(closed) (None: no eye observation); returns the events raised."""
+        return self.observe(now, frame, None if closed_prob is None else closed_prob >= self._threshold)
+
+    def observe(self, now: float, frame: int, closed: bool | None) -> list[Event]:
+        """Feed one frame's decided eye state (None: unknown); returns the events raised."""
         events: list[Event] = []
-        closed = None if closed_prob is None else closed_prob >= self._threshold
         ended = self._closure.update(now, closed)
         if ended is not None:
             self._closure_ended(*ended, frame, events)
@@ -182,17 +195,21 @@ class EyeClosureTracker:
 
 
 class YawnTracker:
-    """Yawns: the mouth wide open (P(yawn) ≥ threshold) for at least ``yawn_min_s``.
+    """Yawns: the mouth wide open for at least ``yawn_min_s``.
+
+    A run survives a closed stretch shorter than ``yawn_reopen_s``. With face landmarks
+    the ``yawn`` event carries the run's peak mouth opening (inner-lip opening over mouth width).
 
     Args:
         cfg: Fatigue settings.
-        threshold: P(yawn) at or above which the mouth counts as wide open.
+        threshold: P(yawn) at or above which the mouth counts as wide open (for :meth:`update`).
     """
 
     def __init__(self, cfg: FatigueConfig, threshold: float = 0.5) -> None:
         self._cfg = cfg
         self._threshold = threshold
-        self._open = _RunTimer()
+        self._open = _RunTimer(cfg.yawn_reopen_s)
+        self._peak: float | None = None
         self.yawns = _RecentCounter(cfg.repeat_window_s)
 
     @property
@@ -202,12 +219,28 @@ class YawnTracker:
 
     def update(self, now: float, frame: int, yawn_prob: float | None) -> list[Event]:
         """Feed one frame's P(yawn) (None: no face); returns the events raised."""
-        ended = self._open.update(now, None if yawn_prob is None else yawn_prob >= self._threshold)
-        if ended is None or ended[1] - ended[0] < self._cfg.yawn_min_s:
+        return self.observe(now, frame, None if yawn_prob is None else yawn_prob >= self._threshold)
+
+    def observe(
+        self, now: float, frame: int, wide_open: bool | None, opening: float | None = None
+    ) -> list[Event]:
+        """Feed one frame's decision (None: mouth not seen) and its mouth opening if measured."""
+        ended = self._open.update(now, wide_open)
+        peak = self._peak  # of the run that may have just ended (this frame is not part of it)
+        if ended is not None:
+            self._peak = None
+        if wide_open and opening is not None:
+            self._peak = opening if self._peak is None else max(self._peak, opening)
+        if ended is None:
+            return []
+        if ended[1] - ended[0] < self._cfg.yawn_min_s:
             return []
         start, end = ended
         self.yawns.add(end)
-        return [Event("yawn", end, frame, {"start_t": round(start, 3), "duration_s": round(end - start, 3)})]
+        data = {"start_t": round(start, 3), "duration_s": round(end - start, 3)}
+        if peak is not None:
+            data["peak_mouth_open"] = round(peak, 3)
+        return [Event("yawn", end, frame, data)]
 
 
 class AbsenceTracker:

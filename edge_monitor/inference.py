@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_monitor.crops import normalize
+from edge_monitor.crops import contrast, normalize
 from edge_monitor.errors import ModelError, ModelFormatError, ModelMismatchError, ModelNotFoundError
 from edge_monitor.metadata import ModelMetadata
 from edge_monitor.native import native_stderr_silenced
@@ -123,8 +123,8 @@ class TfliteClassifier:
         return np.clip(q, info.min, info.max).astype(self._in_dtype)
 
     def _pixel_lut(self) -> np.ndarray:
-        # Normalisation then quantization of every possible 8-bit pixel: one table lookup per
-        # frame instead of float maths, and the same numbers as the float path by construction.
+        # Normalisation then quantization of every possible 8-bit pixel (after contrast): one
+        # table lookup per frame instead of float maths, the same numbers as the float path.
         return self._quantize(normalize(np.arange(256, dtype=np.uint8), self.meta))
 
     def _invoke(self) -> np.ndarray:
@@ -144,7 +144,12 @@ class TfliteClassifier:
         return out
 
     def predict_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        """Probabilities for one uint8 grey image already at the input size (H, W)."""
+        """Probabilities for one uint8 grey image already at the input size (H, W).
+
+        The model's contrast normalisation is applied here, as :func:`edge_monitor.crops.model_input`
+        does in training.
+        """
+        pixels = contrast(pixels, self.meta)
         if self._lut is not None:
             self._buf[0, :, :, 0] = self._lut[pixels]
         else:

@@ -2,7 +2,8 @@
 
 The JSON file next to ``model.tflite`` is the contract between training and the device:
 labels in output order, the input size and colour, and the float normalisation
-``input = pixel * scale + offset`` applied to 8-bit pixels before quantization.
+``input = contrast(pixel) * scale + offset`` applied to 8-bit pixels before quantization
+(``contrast`` is :mod:`edge_monitor.contrast`, applied to the model-sized crop).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge_monitor.contrast import NONE, Contrast, parse_contrast
 from edge_monitor.errors import ModelFormatError, ModelNotFoundError
 from edge_monitor.metadata_checks import check_values
 
@@ -30,6 +32,8 @@ class ModelMetadata:
         colour: Input colour space; only ``"gray"`` is supported.
         scale: Multiplier of the normalisation ``pixel * scale + offset``.
         offset: Offset of the normalisation.
+        contrast: Contrast normalisation of the model-sized uint8 crop, applied before
+            ``scale`` / ``offset`` (a :class:`~edge_monitor.contrast.Contrast` or its JSON value).
         metrics: Measured metrics (free-form; e.g. accuracy on the test split).
         extra: Further information (training recipe, provenance).
     """
@@ -41,6 +45,7 @@ class ModelMetadata:
     colour: str = "gray"
     scale: float = 1.0 / 127.5
     offset: float = -1.0
+    contrast: Contrast = NONE
     metrics: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -55,6 +60,7 @@ class ModelMetadata:
             raise ModelFormatError(
                 f"model metadata '{self.name}': colour {self.colour!r} is not one of {_COLOURS}"
             )
+        object.__setattr__(self, "contrast", parse_contrast(self.contrast, f"model metadata '{self.name}'"))
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -65,6 +71,7 @@ class ModelMetadata:
         """Return a JSON-serialisable dict."""
         d = asdict(self)
         d["labels"] = list(self.labels)
+        d["contrast"] = self.contrast.to_json()
         return d
 
     def save(self, path: str | Path) -> None:
@@ -99,6 +106,8 @@ class ModelMetadata:
                 colour=str(raw.get("colour", "gray")),
                 scale=float(raw["scale"]),
                 offset=float(raw["offset"]),
+                # Metadata written before the key existed means no contrast normalisation.
+                contrast=parse_contrast(raw.get("contrast", "none"), f"model metadata {p}"),
                 metrics=dict(raw.get("metrics", {})),
                 extra=dict(raw.get("extra", {})),
             )

@@ -16,6 +16,8 @@ import numpy as np
 
 from edge_monitor.config import Config
 from edge_monitor.crops import eye_line_angle, face_pixels
+from edge_monitor.decisions import DriverDecisions, Reading
+from edge_monitor.eyes import eye_boxes, eye_darkness, eyes_look_hidden, landmark_eye_boxes
 from edge_monitor.faces import DriverFaceTracker
 from edge_monitor.fatigue import AbsenceTracker, EyeClosureTracker, LensTracker, YawnTracker
 from edge_monitor.inference import TfliteClassifier
@@ -101,6 +103,10 @@ class Pipeline:
         self._absence = AbsenceTracker(cfg.face.found_after_s)
         self._lens = LensTracker(cfg.policy.blank_frame_std)
         self._policy = AlertPolicy(cfg.fatigue, cfg.attention, cfg.policy)
+        self._eyes_cfg = cfg.eyes
+        self._decisions = DriverDecisions(cfg, landmarks=landmarks is not None)
+        self._was_hidden = False
+        self._was_calibrated = False
         self._negative = {e.strip() for e in cfg.policy.negative_emotions.split(",") if e.strip()}
         self._negative_since: float | None = None
         self._driver = DriverState()
@@ -166,8 +172,11 @@ class Pipeline:
         stable, emotion_event = self._emotion.update(now, index, prediction.probs if prediction else None)
         if emotion_event is not None:
             events.append(emotion_event)
-        events += self._closure.update(now, index, eye_p)
-        events += self._yawn.update(now, index, yawn_p)
+        eyes_dark = self._eyes_dark(gray, box, geometry) if eye_p is not None else None
+        reading = self._decisions.update(now, geometry, eye_p, yawn_p, eyes_dark)
+        events += self._reading_events(now, index, reading)
+        events += self._closure.observe(now, index, reading.eyes_closed)
+        events += self._yawn.observe(now, index, reading.mouth_wide, reading.mouth_open)
 
         if stable.label in self._negative:
             self._negative_since = now if self._negative_since is None else self._negative_since
@@ -178,10 +187,12 @@ class Pipeline:
             perclos=self._closure.perclos,
             recent_microsleeps=self._closure.microsleeps.count(now),
             recent_yawns=self._yawn.yawns.count(now),
-            absent_s=self._absence.update(now, detected),
+            absent_s=self._absence.update(now, detected and not reading.looking_away),
             negative_emotion=stable.label if self._negative_since is not None else None,
             negative_emotion_s=now - self._negative_since if self._negative_since is not None else 0.0,
             blank_s=self._lens.update(now, gray),
+            looking_away=detected and reading.looking_away,
+            eyes_hidden=reading.eyes_hidden,
         )
         self._driver = driver
         alert = self._policy.evaluate(now, index, driver)
@@ -211,7 +222,32 @@ class Pipeline:
             ),
             turned_face=turned,
             geometry=geometry,
+            eye_state=reading.eye_state,
+            looking_away=reading.looking_away,
+            mouth_wide=reading.mouth_wide,
+            baseline=reading.baseline if self._landmarks is not None else None,
         )
+
+    def _eyes_dark(self, gray: np.ndarray, box: FaceBox | None, geometry: FaceGeometry | None) -> bool | None:
+        """This frame's raw sunglasses check on the eye squares (landmark-centred when possible)."""
+        if geometry is not None:
+            squares = landmark_eye_boxes(geometry.points)
+        elif box is not None and self._landmarks is None:
+            squares = eye_boxes(box)
+        else:
+            return None  # no face, or the landmark stage rejected it: not looked at
+        return eyes_look_hidden(eye_darkness(gray, squares), self._eyes_cfg)
+
+    def _reading_events(self, now: float, index: int, reading: Reading) -> list[Event]:
+        """``eyes_hidden`` when sunglasses come or go; ``calibrated`` once the driver's levels are learnt."""
+        events = []
+        if reading.eyes_hidden != self._was_hidden:
+            self._was_hidden = reading.eyes_hidden
+            events.append(Event("eyes_hidden", now, index, {"hidden": reading.eyes_hidden}))
+        if reading.baseline.calibrated and not self._was_calibrated:
+            self._was_calibrated = True
+            events.append(Event("calibrated", now, index, reading.baseline.to_record()))
+        return events
 
     @property
     def alarm_episodes(self) -> int:

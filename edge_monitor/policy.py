@@ -12,6 +12,9 @@ Each rule proposes a level and a reason; the highest proposal is the target.
 * One episode, one alarm: an alarm that returns within ``cooldown_s`` of the last one ending
   continues that episode (same ``episode`` number, counted once) — it is never suppressed.
 
+Distraction is eyes off the road: the face missing, or the head turned beyond the limits from the
+driver's straight-ahead (``DriverState.looking_away`` names it in the reason).
+
 Defaults follow EU ADDW and openpilot: distraction pre-alert (LED) at 3 s, audible at 5 s, alarm
 at 11 s; eyes closed 2 s → alarm; PERCLOS ≥ 0.15 → warning; repeated microsleeps → warning;
 repeated yawns → notice; a sustained negative emotion → at most a notice.
@@ -57,12 +60,13 @@ class AlertPolicy:
             out.append((FAULT, f"camera picture blank for {s.blank_s:.1f} s"))
         if s.eyes_closed_s >= f.long_closure_s:
             out.append(("alarm", f"eyes closed {s.eyes_closed_s:.1f} s"))
+        away = "looking away" if s.looking_away else "face absent"
         if s.absent_s >= a.alarm_s:
-            out.append(("alarm", f"face absent {s.absent_s:.1f} s"))
+            out.append(("alarm", f"{away} {s.absent_s:.1f} s"))
         elif s.absent_s >= a.warning_s:
-            out.append(("warning", f"face absent {s.absent_s:.1f} s"))
+            out.append(("warning", f"{away} {s.absent_s:.1f} s"))
         elif s.absent_s >= a.notice_s:
-            out.append(("notice", f"face absent {s.absent_s:.1f} s"))
+            out.append(("notice", f"{away} {s.absent_s:.1f} s"))
         if s.perclos is not None and s.perclos >= f.perclos_warning:
             out.append(("warning", f"PERCLOS {s.perclos:.2f}"))
         if s.recent_microsleeps >= f.microsleeps_to_warn:

@@ -19,6 +19,20 @@ from edge_monitor.types import Event, StepResult
 log = logging.getLogger(__name__)
 
 
+def status_line(result: StepResult, fps: float) -> str:
+    """The systemd STATUS line: rate, alert level, emotion, and what limits the reading.
+
+    ``calibrating`` until the driver's own levels are learnt (landmark decisions only);
+    ``eyes hidden (sunglasses)`` while the eye state is unknown for that reason.
+    """
+    line = f"{fps:.1f} fps, level {result.level}, emotion {result.stable.label or '-'}"
+    if result.baseline is not None and not result.baseline.calibrated:
+        line += ", calibrating"
+    if result.driver.eyes_hidden:
+        line += ", eyes hidden (sunglasses)"
+    return line
+
+
 class Runner:
     """Runs the pipeline over a frame source until the source ends, ``stop`` is set or a limit hits.
 
@@ -161,8 +175,7 @@ class Runner:
             self._last_ping = now
         if now - self._last_status >= self.status_interval_s:
             fps = self.summary.frames / (now - t0) if now > t0 else 0.0
-            emotion = result.stable.label or "-"
-            self.notifier.status(f"{fps:.1f} fps, level {result.level}, emotion {emotion}")
+            self.notifier.status(status_line(result, fps))
             self._last_status = now
 
     def close(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from edge_monitor.types import Event, FatigueStats, StepResult
+from edge_monitor.types import Baseline, Event, FatigueStats, StepResult
 
 
 class RunSummary:
@@ -13,6 +13,10 @@ class RunSummary:
     def __init__(self) -> None:
         self.frames = 0
         self.face_frames = 0
+        self.attentive_frames = 0
+        self.eyes_hidden_s = 0.0
+        self.baseline: Baseline | None = None
+        self._prev_hidden = False
         self.first_t: float | None = None
         self.last_t: float | None = None
         self.last_index = 0
@@ -34,10 +38,14 @@ class RunSummary:
             if self._prev_label is not None:
                 self.emotion_s[self._prev_label] += dt
             self.level_s[self._prev_level] += dt
+            self.eyes_hidden_s += dt * self._prev_hidden
         else:
             self.first_t = t
         self.frames += 1
         self.face_frames += int(result.face_detected)
+        self.attentive_frames += int(result.face_detected and not result.looking_away)
+        self._prev_hidden = result.driver.eyes_hidden
+        self.baseline = result.baseline or self.baseline
         self.last_t, self.last_index = t, result.frame.index
         self._prev_label = result.stable.label
         self._prev_level = result.level
@@ -56,8 +64,18 @@ class RunSummary:
 
     @property
     def face_pct(self) -> float:
-        """Percentage of frames with a detected face."""
+        """Percentage of frames with the driver's face detected, whatever its pose."""
         return 100.0 * self.face_frames / self.frames if self.frames else 0.0
+
+    @property
+    def attentive_pct(self) -> float:
+        """Percentage of frames with the face detected and the head within range of straight-ahead."""
+        return 100.0 * self.attentive_frames / self.frames if self.frames else 0.0
+
+    @property
+    def calibration_state(self) -> str:
+        """``calibrated``, ``calibrating``, or ``off`` (no landmark decisions ran)."""
+        return self.baseline.state if self.baseline is not None else "off"
 
     def event(self, wall_s: float, stopped_by: str, extra: dict | None = None) -> Event:
         """The ``summary`` event.
@@ -76,6 +94,9 @@ class RunSummary:
                 "frames": self.frames,
                 "face_frames": self.face_frames,
                 "face_pct": round(self.face_pct, 2),
+                "attentive_pct": round(self.attentive_pct, 2),
+                "calibration": self.baseline.to_record() if self.baseline is not None else {"state": "off"},
+                "eyes_hidden_s": round(self.eyes_hidden_s, 3),
                 "duration_s": round(self.duration_s, 3),
                 "wall_s": round(wall_s, 3),
                 "fps": round(self.frames / wall_s, 2) if wall_s > 0 else 0.0,
@@ -101,8 +122,19 @@ class RunSummary:
         fps = self.frames / wall_s if wall_s > 0 else 0.0
         lines = [
             f"frames {self.frames} in {wall_s:.1f} s ({fps:.1f} fps), clip time {self.duration_s:.1f} s",
-            f"face found in {self.face_pct:.1f} % of frames",
+            f"face found in {self.face_pct:.1f} % of frames (any pose),"
+            f" attentive in {self.attentive_pct:.1f} %",
         ]
+        b = self.baseline
+        if b is not None and b.calibrated:
+            lines.append(
+                f"calibrated: open-eye ratio {b.ear:.3f}, resting mouth {b.mouth_open:.3f},"
+                f" straight ahead yaw {b.yaw_deg:.1f} / pitch {b.pitch_deg:.1f} deg"
+            )
+        elif b is not None:
+            lines.append(f"calibrating ({b.learnt_s:.1f} s learnt): default levels used")
+        if self.eyes_hidden_s > 0:
+            lines.append(f"eyes hidden (sunglasses) for {self.eyes_hidden_s:.1f} s: eye state unknown")
         if self.emotion_s:
             total = sum(self.emotion_s.values()) or 1.0
             parts = sorted(self.emotion_s.items(), key=lambda kv: -kv[1])

@@ -127,7 +127,11 @@ class EmotionState:
 
 @dataclass(frozen=True)
 class DriverState:
-    """What the trackers know about the driver at one instant (all durations in seconds)."""
+    """What the trackers know about the driver at one instant (all durations in seconds).
+
+    ``absent_s`` is eyes-off-road time: the face missing, or (with landmarks) the head turned
+    away beyond the limits; ``looking_away`` says which (the alert's reason names it).
+    """
 
     eyes_closed_s: float = 0.0
     perclos: float | None = None
@@ -138,6 +142,8 @@ class DriverState:
     negative_emotion_s: float = 0.0
     blank_s: float = 0.0
     camera_fault: str | None = None
+    looking_away: bool = False
+    eyes_hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,46 @@ class FaceGeometry:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """The driver's own levels (the defaults until calibrated).
+
+    Attributes:
+        calibrated: Whether the levels are the driver's own (False: the configured defaults).
+        ear: Open-eye aspect ratio (mean of both eyes).
+        mouth_open: Resting inner-lip opening over mouth width.
+        mouth_width: Resting mouth width over the outer-eye-corner distance.
+        yaw_deg: Straight-ahead head yaw as the camera sees it.
+        pitch_deg: Straight-ahead head pitch as the camera sees it.
+        learnt_s: Attentive time learnt from so far.
+    """
+
+    calibrated: bool
+    ear: float
+    mouth_open: float
+    mouth_width: float
+    yaw_deg: float
+    pitch_deg: float
+    learnt_s: float = 0.0
+
+    @property
+    def state(self) -> str:
+        """``calibrated`` or ``calibrating`` (for STATUS and the summary)."""
+        return "calibrated" if self.calibrated else "calibrating"
+
+    def to_record(self) -> dict:
+        """The levels as a JSON-serialisable dict (summary event)."""
+        return {
+            "state": self.state,
+            "learnt_s": round(self.learnt_s, 2),
+            "ear": round(self.ear, 4),
+            "mouth_open": round(self.mouth_open, 4),
+            "mouth_width": round(self.mouth_width, 4),
+            "yaw_deg": round(self.yaw_deg, 2),
+            "pitch_deg": round(self.pitch_deg, 2),
+        }
+
+
+@dataclass(frozen=True)
 class StepResult:
     """What the pipeline made of one frame.
 
@@ -206,6 +252,11 @@ class StepResult:
             gives ``yawn_prob``; it does not make the face present), or None.
         geometry: The face landmarks' reading of the driver's face this frame, or None (no face,
             no landmark model, or the landmark model rejected the box).
+        eye_state: The decided eye state: ``open``, ``closed``, ``hidden`` (sunglasses), ``away``
+            (looking away) or ``unseen`` (see :mod:`edge_monitor.decisions`).
+        looking_away: The head is turned beyond the limits from the driver's straight-ahead.
+        mouth_wide: Whether the mouth was open as in a yawn this frame (None: not seen).
+        baseline: The driver's calibrated (or default) levels, or None without decisions.
     """
 
     frame: Frame
@@ -223,3 +274,7 @@ class StepResult:
     stats: FatigueStats = field(default_factory=FatigueStats)
     turned_face: FaceBox | None = None
     geometry: FaceGeometry | None = None
+    eye_state: str = "unseen"
+    looking_away: bool = False
+    mouth_wide: bool | None = None
+    baseline: Baseline | None = None

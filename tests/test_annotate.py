@@ -138,3 +138,47 @@ def test_a_turned_face_is_drawn_in_amber_without_a_label():
     assert tuple(out[turned.y + turned.h // 2, turned.x]) == (0, 191, 255)
     inside = (turned.y + turned.h // 2, turned.x + turned.w // 2)
     assert np.array_equal(out[inside], result.frame.bgr[inside])
+
+
+def _with_geometry(result: StepResult, eye_state: str, yaw: float, away: bool = False) -> StepResult:
+    import dataclasses
+
+    from edge_monitor.outputs.annotate import EYE_CONTOURS, INNER_LIPS, NOSE_TIP, OUTER_LIPS
+    from edge_monitor.types import FaceGeometry
+
+    pts = np.zeros((468, 2), np.float32)
+    for contour, cx in zip(EYE_CONTOURS, (50, 110), strict=True):  # eyes: circles of radius 8
+        a = np.linspace(0, 2 * np.pi, len(contour), endpoint=False)
+        pts[list(contour)] = np.stack([cx + 8 * np.cos(a), 40 + 8 * np.sin(a)], 1)
+    for contour, r in ((OUTER_LIPS, 14), (INNER_LIPS, 8)):
+        a = np.linspace(0, 2 * np.pi, len(contour), endpoint=False)
+        pts[list(contour)] = np.stack([80 + r * np.cos(a), 95 + 0.5 * r * np.sin(a)], 1)
+    pts[NOSE_TIP] = (80, 65)
+    g = FaceGeometry(pts, 0.99, 0.3, 0.3, 0.1, 0.8, yaw, 0.0, 0.0)
+    return dataclasses.replace(result, geometry=g, eye_state=eye_state, looking_away=away)
+
+
+def test_eye_contours_are_coloured_by_the_decided_eye_state():
+    base = _result(face=False)
+    blank = np.zeros_like(base.frame.bgr)
+    for state, colour in (("open", (0, 255, 0)), ("closed", (0, 0, 255)), ("hidden", (0, 191, 255))):
+        out = draw_overlay(blank, _with_geometry(base, state, 0.0))
+        ring = out[30:51, 40:61].reshape(-1, 3).astype(int)  # around the image-left eye
+        near = np.abs(ring - np.array(colour)).max(axis=1) < 60  # anti-aliased lines blend
+        assert near.sum() >= 10, state
+
+
+def test_head_pose_arrow_points_where_the_head_turns():
+    base = _result(face=False)
+    blank = np.zeros_like(base.frame.bgr)
+    right = draw_overlay(blank, _with_geometry(base, "open", 40.0))
+    left = draw_overlay(blank, _with_geometry(base, "open", -40.0))
+    arrow = (255, 128, 0)
+
+    def arrow_cols(img):
+        return np.flatnonzero((img[60:71] == arrow).all(axis=2).any(axis=0))
+
+    assert arrow_cols(right).max() > 100 and arrow_cols(right).min() >= 78
+    assert arrow_cols(left).min() < 60 and arrow_cols(left).max() <= 82
+    away = draw_overlay(blank, _with_geometry(base, "away", 40.0, away=True))
+    assert not (away[60:71] == arrow).all(axis=2).any()  # amber while looking away

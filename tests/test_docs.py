@@ -88,8 +88,10 @@ def test_small_model_section_judges_the_target_on_all_frames_and_shows_latency()
     assert "20 frames, 90.00 % right" in text
     assert "**not met**" in text  # 95 % on the frames with a face, but 85.5 % on all of them
     assert "0.028 / 0.034 ms (1,500 runs" in text
-    test["int8_accuracy_faceless_as_errors"] = 0.91
+    test["int8_accuracy_faceless_as_errors"] = 0.96  # the lower number, 95 %, meets issue 15's 95 %
     assert ": met |" in render_small("yawn", meta, None)
+    test["int8_accuracy_faceless_as_errors"] = 0.94
+    assert "**not met**" in render_small("yawn", meta, None)
     assert "latency" not in render_small("yawn", meta, None)
 
 

@@ -97,6 +97,62 @@ def test_yawns_need_a_sustained_open_mouth():
     assert tr.yawns.total == 1
 
 
+def test_a_long_closure_is_not_split_by_two_noisy_open_frames():
+    # The webcam case of issue 15: 2.7 s closed with two frames read open near the middle was
+    # a 1.3 s and a 1.5 s microsleep, and no alarm.
+    tr = EyeClosureTracker(CFG, 0.5)
+    lengths = []
+    events = []
+    t = 0.0
+    for i, (value, seconds) in enumerate([(0.1, 1.0), (0.9, 1.3), (0.1, 2 / 30), (0.9, 1.4), (0.1, 1.0)]):
+        for _ in range(round(seconds * 30)):
+            events += tr.update(t, i, value)
+            lengths.append(tr.closed_s)
+            t += 1 / 30
+    assert [e.kind for e in events] == ["microsleep", "eyes_closed"]
+    assert events[0].data["duration_s"] == pytest.approx(2.77, abs=0.04)
+    assert max(lengths) >= CFG.long_closure_s  # the alarm rule sees one closure over 2 s
+
+
+def test_eyes_seen_open_for_reopen_s_end_the_closure_where_they_opened():
+    cfg = FatigueConfig(reopen_s=0.3)
+    tr = EyeClosureTracker(cfg, 0.5)
+    events = run(tr, [(0.9, 1.2), (0.1, 0.25), (0.9, 0.2), (0.1, 1.0)])
+    # 0.25 s open is under reopen_s: one closure of 1.65 s, ended when the eyes opened for good.
+    assert [e.kind for e in events] == ["microsleep"]
+    assert events[0].data["duration_s"] == pytest.approx(1.65, abs=0.04)
+    tr = EyeClosureTracker(FatigueConfig(reopen_s=0.0), 0.5)  # no hysteresis: split in two
+    events = run(tr, [(0.9, 1.2), (0.1, 0.25), (0.9, 0.2), (0.1, 1.0)])
+    assert events[0].data["duration_s"] == pytest.approx(1.2, abs=0.04) and tr.blinks == 1
+
+
+def test_unknown_eye_state_pauses_perclos_and_gives_no_blinks():
+    cfg = FatigueConfig(perclos_window_s=10.0, perclos_min_coverage=0.5)
+    tr = EyeClosureTracker(cfg, 0.5)
+    events, t = [], 0.0
+    for k in range(30 * 20):  # 20 s of sunglasses: nothing known
+        events += tr.observe(t, k, None)
+        t += 1 / 30
+    assert events == [] and tr.perclos is None and tr.blinks == 0 and tr.closed_s == 0.0
+
+
+def test_yawn_event_carries_the_peak_mouth_opening():
+    tr = YawnTracker(FatigueConfig(yawn_min_s=1.5))
+    events, t = [], 0.0
+    openings = [0.2] * 10 + [0.7, 0.9, 1.1, 0.95] * 12 + [0.1] * 10
+    for k, o in enumerate(openings):
+        events += tr.observe(t, k, o >= 0.6, o)
+        t += 1 / 30
+    assert [e.kind for e in events] == ["yawn"]
+    assert events[0].data["peak_mouth_open"] == pytest.approx(1.1)
+    assert events[0].data["duration_s"] == pytest.approx(48 / 30, abs=0.04)
+
+
+def test_talking_pauses_end_a_yawn_run():
+    tr = YawnTracker(FatigueConfig(yawn_min_s=1.5, yawn_reopen_s=0.1))
+    assert run(tr, [(0.9, 0.5), (0.1, 0.15)] * 10) == []
+
+
 def test_yawn_cut_by_a_lost_face_still_counts_if_long_enough():
     tr = YawnTracker(FatigueConfig(yawn_min_s=1.5))
     events = run(tr, [(0.9, 2.0), (None, 1.0)])

@@ -41,6 +41,14 @@ def test_distraction_escalates_notice_warning_alarm_at_3_5_11_s():
     assert events[2].data["episode"] == 1
 
 
+def test_a_head_turned_away_is_distraction_named_as_looking_away():
+    p = policy()
+    away = lambda t: DriverState(absent_s=max(0.0, t - 1.0), looking_away=True)  # noqa: E731
+    events = drive(p, [(lambda t: DriverState(), 1.0), (away, 6.0)])
+    assert [e.data["level"] for e in events] == ["notice", "warning"]
+    assert events[0].data["reason"].startswith("looking away 3.0")
+
+
 def test_long_eye_closure_alarms_immediately_and_recovers_fast():
     p = policy(min_hold_s=2.0, recovery_s=1.0)
     closed = lambda t: DriverState(eyes_closed_s=t)  # noqa: E731

@@ -38,6 +38,40 @@ def test_summary_counts_time_per_emotion_and_face_frames():
     assert "80.0 %" in text and "happy 0.5 s" in text and "sad 0.3 s" in text
 
 
+def test_summary_reports_attentive_time_hidden_eyes_and_the_calibrated_levels():
+    import dataclasses
+
+    from edge_monitor.types import Baseline, DriverState
+
+    calibrating = Baseline(False, 0.25, 0.05, 0.8, 0.0, 0.0, learnt_s=1.0)
+    calibrated = Baseline(True, 0.31, 0.02, 0.74, 8.5, -3.0, learnt_s=5.0)
+    s = RunSummary()
+    for i in range(10):
+        r = dataclasses.replace(
+            result(i),
+            looking_away=i in (3, 4),  # head turned: face found, not attentive
+            driver=DriverState(eyes_hidden=i >= 6),
+            baseline=calibrating if i < 5 else calibrated,
+        )
+        s.update(r)
+    assert s.face_pct == pytest.approx(100.0) and s.attentive_pct == pytest.approx(80.0)
+    e = s.event(wall_s=1.0, stopped_by="end").data
+    assert e["face_pct"] == 100.0 and e["attentive_pct"] == 80.0
+    assert e["eyes_hidden_s"] == pytest.approx(0.3)  # hidden from frame 6, the last frame's time not counted
+    assert e["calibration"] == {
+        "state": "calibrated",
+        "learnt_s": 5.0,
+        "ear": 0.31,
+        "mouth_open": 0.02,
+        "mouth_width": 0.74,
+        "yaw_deg": 8.5,
+        "pitch_deg": -3.0,
+    }
+    text = s.report(1.0)
+    assert "attentive in 80.0 %" in text and "open-eye ratio 0.310" in text and "sunglasses" in text
+    assert RunSummary().event(1.0, "end").data["calibration"] == {"state": "off"}
+
+
 def test_describe_is_one_readable_line():
     e = Event("emotion", 1.5, 12, {"emotion": "sad", "previous": "happy", "confidence": 0.61, "probs": {}})
     line = describe(e)
@@ -61,3 +95,18 @@ def test_progress_bar_counts_frames_and_clears_for_events():
     bar.close()
     bar.close()
     assert out.getvalue().endswith("\n") and out.getvalue().count("\n") == 1
+
+
+def test_status_line_says_calibrating_and_sunglasses():
+    import dataclasses
+
+    from edge_monitor.service import status_line
+    from edge_monitor.types import Baseline, DriverState
+
+    r = result(0)
+    assert status_line(r, 12.0) == "12.0 fps, level ok, emotion happy"  # no landmark decisions
+    learning = Baseline(False, 0.3, 0.05, 0.58, 0.0, 0.0, 1.0)
+    r = dataclasses.replace(r, baseline=learning, driver=DriverState(eyes_hidden=True))
+    assert status_line(r, 12.0) == "12.0 fps, level ok, emotion happy, calibrating, eyes hidden (sunglasses)"
+    done = dataclasses.replace(learning, calibrated=True)
+    assert "calibrating" not in status_line(dataclasses.replace(r, baseline=done), 12.0)

@@ -119,6 +119,7 @@ def test_daemon_protocol_end_to_end(notify_socket, tmp_path, clip):
     assert messages.count("WATCHDOG=1") >= 5
     status = [m for m in messages if m.startswith("STATUS=")]
     assert status and "fps" in status[-1] and "level" in status[-1] and "emotion" in status[-1]
+    assert "calibrating" in status[0]  # the driver's own levels take 5 s of attentive frames
     assert messages[-1] == "STOPPING=1"
     ev = read_events(events)
     assert ev[0]["kind"] == "start" and ev[-1]["kind"] == "summary"

@@ -39,6 +39,26 @@ def test_timeline_png_is_written_on_close(tmp_path):
     assert len(np.unique(img.reshape(-1, 3), axis=0)) > 10  # a real drawing, not a blank canvas
 
 
+def test_landmark_panels_plot_eye_mouth_and_pose_against_the_drivers_levels(tmp_path):
+    import dataclasses
+
+    from edge_monitor.types import Baseline, FaceGeometry
+
+    out = tmp_path / "t.png"
+    sink = TimelineSink(out)
+    base = Baseline(True, 0.3, 0.03, 0.8, 5.0, -2.0, 5.0)
+    for i in range(60):
+        mouth = 0.9 if 20 <= i < 40 else 0.05  # a yawn in the middle
+        g = FaceGeometry(np.zeros((468, 2), np.float32), 0.98, 0.3, 0.28, mouth, 0.8, 5.0 + i, -2.0, 0.0)
+        sink.on_frame(dataclasses.replace(result(i, "happy"), geometry=g, baseline=base, looking_away=i > 40))
+    sink.on_event(Event("yawn", 4.0, 40, {"start_t": 2.0, "duration_s": 2.0, "peak_mouth_open": 0.9}))
+    geo = np.asarray(sink._geo)
+    assert geo.shape == (60, 4) and geo[25, 1] == pytest.approx(0.9) and geo[0, 0] == pytest.approx(0.29)
+    sink.close()
+    img = cv2.imread(str(out))
+    assert img is not None and img.shape[0] > 1000  # nine panels
+
+
 def test_nothing_is_drawn_for_a_run_without_frames(tmp_path):
     sink = TimelineSink(tmp_path / "t.png")
     sink.close()

@@ -103,7 +103,7 @@ class FleetSink(Sink):
                 "level": result.level,
                 "reason": result.reason,
                 "face_present": result.face_present,
-                "calibrated": getattr(result, "calibrated", None),
+                "calibrated": None if result.baseline is None else result.baseline.calibrated,
                 "emotion": result.stable.label,
                 "fps": round(fps, 2),
                 "perclos": None if driver.perclos is None else round(driver.perclos, 4),

@@ -1,4 +1,5 @@
-"""The annotated video: each frame with the face box, its emotion and a status panel."""
+"""The annotated video: each frame with the face box, its emotion, the eye and mouth contours, a
+head-pose axis and a status panel."""
 
 from __future__ import annotations
 
@@ -20,15 +21,57 @@ _GREEN = (0, 255, 0)
 _WHITE = (255, 255, 255)
 _BLACK = (0, 0, 0)
 _AMBER = (0, 191, 255)  # BGR
+_RED = (0, 0, 255)
 _DEFAULT_FPS = 30.0
+
+# MediaPipe face-mesh contours (closed loops), in drawing order round each outline.
+EYE_CONTOURS = (
+    (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
+    (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466),
+)
+INNER_LIPS = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
+OUTER_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+NOSE_TIP = 1
 
 
 def _percent(p: float) -> str:
     return f"{p:.0%}" if math.isfinite(p) else "?"
 
 
+def draw_geometry(out: np.ndarray, result: StepResult, thickness: int) -> None:
+    """Draw the eye and mouth contours and a head-pose axis of ``result.geometry`` on ``out`` in place.
+
+    Eyes are green when read open, red when closed and amber when unknown (hidden or looking
+    away); the mouth is red while it counts as a yawn. The axis starts at the nose tip and points
+    where the head points (its length grows with the turn); it is amber while looking away.
+    """
+    g = result.geometry
+    if g is None:
+        return
+    pts = np.asarray(g.points, np.float32)
+    eye_colour = {"open": _GREEN, "closed": _RED}.get(result.eye_state, _AMBER)
+    for contour in EYE_CONTOURS:
+        cv2.polylines(
+            out, [np.round(pts[list(contour)]).astype(np.int32)], True, eye_colour, thickness, cv2.LINE_AA
+        )
+    mouth_colour = _RED if result.mouth_wide else _WHITE
+    for contour in (OUTER_LIPS, INNER_LIPS):
+        cv2.polylines(
+            out, [np.round(pts[list(contour)]).astype(np.int32)], True, mouth_colour, thickness, cv2.LINE_AA
+        )
+    # Head-pose axis: the face's forward direction projected on the image, scaled by the eye span.
+    span = float(np.hypot(*(pts[EYE_CONTOURS[1][0]] - pts[EYE_CONTOURS[0][0]])))
+    yaw, pitch = math.radians(g.yaw_deg), math.radians(g.pitch_deg)
+    nose = pts[NOSE_TIP]
+    tip = nose + span * np.array([math.sin(yaw) * math.cos(pitch), -math.sin(pitch)], np.float32)
+    colour = _AMBER if result.looking_away else (255, 128, 0)
+    p0 = (round(float(nose[0])), round(float(nose[1])))
+    p1 = (round(float(tip[0])), round(float(tip[1])))
+    cv2.arrowedLine(out, p0, p1, colour, thickness + 1, cv2.LINE_AA, tipLength=0.2)
+
+
 def draw_overlay(bgr: np.ndarray, result: StepResult, extra_lines: Sequence[str] = ()) -> np.ndarray:
-    """Draw the face box, its emotion and a status panel on a copy of ``bgr``.
+    """Draw the face box, its emotion, the landmark contours and a status panel on a copy of ``bgr``.
 
     Args:
         bgr: HxWx3 uint8 image (HxW grey is accepted); not modified.
@@ -66,6 +109,7 @@ def draw_overlay(bgr: np.ndarray, result: StepResult, extra_lines: Sequence[str]
         y = pad + i * line_h + ascent
         cv2.putText(out, line, (pad, y), _FONT, font_scale, _WHITE, text_thick, cv2.LINE_AA)
 
+    draw_geometry(out, result, max(1, box_thick // 2))
     turned = result.turned_face
     if turned is not None:  # a face turned away: thin and amber, it only feeds yawn detection
         x1, y1 = turned.x + turned.w - 1, turned.y + turned.h - 1

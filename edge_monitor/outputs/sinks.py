@@ -48,9 +48,17 @@ def state_lines(result: StepResult) -> list[str]:
     d = result.driver
     if result.eye_closed_prob is not None:
         closed = f", closed {d.eyes_closed_s:.1f} s" if d.eyes_closed_s > 0 else ""
-        lines.append(f"eyes: P(closed) {result.eye_closed_prob:.2f}{closed}")
+        lines.append(f"eyes: {result.eye_state}, P(closed) {result.eye_closed_prob:.2f}{closed}")
+    g = result.geometry
+    if g is not None:
+        lines.append(
+            f"EAR {0.5 * (g.ear_left + g.ear_right):.2f}  mouth {g.mouth_open:.2f}"
+            f"  yaw {g.yaw_deg:+.0f} pitch {g.pitch_deg:+.0f}" + ("  AWAY" if result.looking_away else "")
+        )
     if result.yawn_prob is not None:
-        lines.append(f"mouth: P(yawn) {result.yawn_prob:.2f}")
+        lines.append(f"mouth: P(yawn) {result.yawn_prob:.2f}" + (", yawning" if result.mouth_wide else ""))
+    if result.baseline is not None and not result.baseline.calibrated:
+        lines.append(f"calibrating ({result.baseline.learnt_s:.1f} s)")
     perclos = "-" if d.perclos is None else f"{d.perclos:.2f}"
     lines.append(f"PERCLOS {perclos}  blinks {result.stats.blinks}  yawns {result.stats.yawns}")
     return lines

@@ -1,4 +1,5 @@
-"""A timeline picture of a run: eyes, PERCLOS, yawns, emotion, face and alert level over time.
+"""A timeline picture of a run: eyes, eye opening, PERCLOS, yawns, mouth opening, head pose, emotion,
+face and alert level over time.
 
 matplotlib is an optional dependency (``pip install edge-monitor[plot]``); it is imported only
 when the picture is drawn, so the device never needs it.
@@ -72,6 +73,10 @@ class TimelineSink(Sink):
         self._yawn: list[float] = []
         self._perclos: list[float] = []
         self._level: list[str] = []
+        # Landmark panels: (EAR, mouth opening, yaw, pitch) and the driver's levels, NaN when unknown.
+        self._geo: list[tuple[float, float, float, float]] = []
+        self._base: list[tuple[float, float, float, float]] = []
+        self._away: list[bool] = []
         self._threshold: float | None = None
         self._events: list[Event] = []
         self._closed = False
@@ -92,6 +97,14 @@ class TimelineSink(Sink):
         self._yawn.append(nan if result.yawn_prob is None else result.yawn_prob)
         self._perclos.append(nan if result.driver.perclos is None else result.driver.perclos)
         self._level.append(result.level)
+        g, b = result.geometry, result.baseline
+        self._geo.append(
+            (nan,) * 4
+            if g is None
+            else (0.5 * (g.ear_left + g.ear_right), g.mouth_open, g.yaw_deg, g.pitch_deg)
+        )
+        self._base.append((nan,) * 4 if b is None else (b.ear, b.mouth_open, b.yaw_deg, b.pitch_deg))
+        self._away.append(result.looking_away)
 
     def close(self) -> None:
         """Draw and write the PNG (idempotent; nothing is drawn for a run without frames)."""
@@ -102,15 +115,56 @@ class TimelineSink(Sink):
             return
         self.draw()
 
+    def _draw_landmark_panels(self, t: np.ndarray, ax_ear, ax_mouth, ax_pose) -> None:
+        """Eye opening, mouth opening and head pose from the landmarks, each with the driver's level."""
+        geo, base = np.asarray(self._geo, float), np.asarray(self._base, float)
+        ax_ear.plot(t, geo[:, 0], color="#17becf", lw=1.2, label="eye opening (EAR)")
+        ax_ear.plot(t, base[:, 0], color="#17becf", lw=1, ls="--", label="driver's open level")
+        ax_ear.set_ylabel("eye\nopening")
+        ax_mouth.plot(t, geo[:, 1], color="#8c564b", lw=1.2, label="mouth opening")
+        ax_mouth.plot(t, base[:, 1], color="#8c564b", lw=1, ls="--", label="driver's resting level")
+        ax_mouth.set_ylabel("mouth\nopening")
+        for e in self._events:
+            if e.kind == "yawn":
+                ax_mouth.axvspan(e.data["start_t"], e.t, color="#8c564b", alpha=0.25, lw=0)
+        ax_pose.plot(t, geo[:, 2], color="#1f77b4", lw=1.2, label="yaw")
+        ax_pose.plot(t, geo[:, 3], color="#e377c2", lw=1.2, label="pitch")
+        ax_pose.plot(t, base[:, 2], color="#1f77b4", lw=1, ls="--")
+        ax_pose.plot(t, base[:, 3], color="#e377c2", lw=1, ls="--")
+        away = np.asarray(self._away, bool)
+        for i in np.flatnonzero(away):
+            t1 = t[i + 1] if i + 1 < len(t) else t[i]
+            ax_pose.axvspan(t[i], t1, color="#ff7f0e", alpha=0.2, lw=0)
+        ax_pose.set_ylabel("head pose\n(deg)")
+        for ax in (ax_ear, ax_mouth, ax_pose):
+            if not np.isfinite(geo).any():
+                ax.text(
+                    0.5,
+                    0.5,
+                    "no face landmarks",
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="center",
+                    color="#777",
+                    fontsize=9,
+                )
+            else:
+                ax.legend(fontsize=7, loc="upper right", frameon=False, ncol=2)
+
     def draw(self) -> None:
         """Write the figure."""
         plt = self._plt
         t = np.asarray(self._t)
         dist = np.asarray(self._dist)
         fig, axes = plt.subplots(
-            6, 1, figsize=(11, 9), sharex=True, gridspec_kw={"height_ratios": [2, 1.2, 1.2, 2.5, 0.6, 1.2]}
+            9,
+            1,
+            figsize=(11, 13),
+            sharex=True,
+            gridspec_kw={"height_ratios": [2, 1.5, 1.2, 1.2, 1.5, 1.5, 2.5, 0.6, 1.2]},
         )
-        ax_eye, ax_perclos, ax_yawn, ax_e, ax_f, ax_level = axes
+        ax_eye, ax_ear, ax_perclos, ax_yawn, ax_mouth, ax_pose, ax_e, ax_f, ax_level = axes
+        self._draw_landmark_panels(t, ax_ear, ax_mouth, ax_pose)
         # Eyes: P(closed) with the closures that became events shaded.
         ax_eye.plot(t, self._eye, color="#1f77b4", lw=1.2)
         ax_eye.set_ylim(-0.02, 1.02)
