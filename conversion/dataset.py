@@ -37,9 +37,15 @@ class Split:
         """A class-stratified random subset of at most ``n`` images (for smoke runs)."""
         if n >= len(self):
             return self
-        rng = np.random.default_rng(seed)
-        idx = np.sort(rng.permutation(len(self))[:n])
+        idx = self.subset_index(n, seed)
         return Split(self.x[idx], self.y[idx])
+
+    def subset_index(self, n: int, seed: int = 0) -> np.ndarray:
+        """The rows :meth:`subset` takes (all rows if ``n`` covers the split)."""
+        if n >= len(self):
+            return np.arange(len(self))
+        rng = np.random.default_rng(seed)
+        return np.sort(rng.permutation(len(self))[:n])
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,12 @@ def clean_train(split: Split, blank_std: float = 2.0) -> tuple[Split, dict[str, 
     Returns:
         The cleaned split and counts of what was removed.
     """
+    keep, stats = clean_mask(split, blank_std)
+    return Split(split.x[keep], split.y[keep]), stats
+
+
+def clean_mask(split: Split, blank_std: float = 2.0) -> tuple[np.ndarray, dict[str, int]]:
+    """The images :func:`clean_train` keeps (boolean mask), and counts of what it removes."""
     std = split.x.reshape(len(split), -1).std(axis=1)
     keep = std >= blank_std
     n_blank = int((~keep).sum())
@@ -199,4 +211,4 @@ def clean_train(split: Split, blank_std: float = 2.0) -> tuple[Split, dict[str, 
         dup[seen[key][0]] = True
     keep &= ~dup
     stats = {"blank": n_blank, "duplicate": int(dup.sum()), "conflicting_groups": len(conflict)}
-    return Split(split.x[keep], split.y[keep]), stats
+    return keep, stats

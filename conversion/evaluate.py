@@ -1,5 +1,9 @@
 """Evaluate the emotion models on a FER2013 test split: reports, confusion matrices, float vs int8.
 
+Two protocols from the same predictions: FER2013's own labels on every image of the split, and
+FER+'s majority label on the images that have one (seven classes; the literature's protocol,
+``../shared/datasets/ferplus.npz``).
+
 Usage::
 
     python -m conversion.evaluate                                   # models/emotion.tflite on private_test
@@ -32,7 +36,8 @@ import numpy as np
 from conversion import metrics
 from conversion.common import run_main
 from conversion.dataset import FER_CLASSES, Split, load_fer2013
-from conversion.paths import MODELS, REPO, fer2013_path
+from conversion.ferplus import load_ferplus
+from conversion.paths import MODELS, REPO, fer2013_path, ferplus_path
 from edge_monitor.crops import model_input
 from edge_monitor.errors import (
     ModelFormatError,
@@ -58,6 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m conversion.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--data", type=Path, default=fer2013_path(), help="fer2013.npz, fer2013.csv or image folder"
+    )
+    p.add_argument(
+        "--ferplus", type=Path, default=ferplus_path(), help="FER+ labels (skipped with a note if absent)"
     )
     p.add_argument("--split", choices=("public_test", "private_test"), default="private_test")
     p.add_argument("--keras", type=Path, default=None, help="float Keras model (.keras)")
@@ -252,10 +260,12 @@ def candidates(args: argparse.Namespace, tflite: Path | None) -> list[Candidate]
     return out
 
 
-def _result(name: str, cand: Candidate, probs: np.ndarray, y: np.ndarray, seconds: float, out: Path) -> dict:
+def _result(
+    name: str, cand: Candidate, probs: np.ndarray, y: np.ndarray, seconds: float, out: Path, prefix: str = ""
+) -> dict:
     report = metrics.classification_report(y, probs.argmax(axis=1), FER_CLASSES)
-    png = out / f"confusion_{name}.png"
-    title = f"{name}: accuracy {report['accuracy']:.3f}, macro F1 {report['macro']['f1']:.3f} (n={len(y)})"
+    png = out / f"confusion_{prefix}{name}.png"
+    title = f"{prefix}{name}: accuracy {report['accuracy']:.3f}, macro F1 {report['macro']['f1']:.3f} (n={len(y)})"
     metrics.plot_confusion(np.array(report["confusion_matrix"]), FER_CLASSES, png, title)
     return {
         "kind": cand.kind,
@@ -301,9 +311,17 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     tflite = model_paths(args)
     splits = load_fer2013(args.data)
     split: Split = getattr(splits, args.split)
-    if args.limit:
-        split = split.subset(args.limit, seed=0)
+    rows = split.subset_index(args.limit, seed=0) if args.limit else np.arange(len(split))
+    split = Split(split.x[rows], split.y[rows])
     cands = candidates(args, tflite)
+    ferplus = None
+    if args.ferplus.is_file() and args.data.suffix == ".npz":
+        ferplus = load_ferplus(args.ferplus, args.data)[args.split].majority[rows]
+    else:
+        print(
+            f"note: no FER+ labels for {args.data} ({args.ferplus}); the FER+ protocol is left out",
+            file=sys.stderr,
+        )
     out: Path = args.out
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -339,6 +357,17 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     for a, b in (("keras", "tflite"), ("keras_flip", "tflite_flip")):
         if a in probs and b in probs:
             comparisons[f"{a}_vs_{b}"] = compare(probs[a], probs[b], y)
+    fp_eval = None
+    if ferplus is not None:
+        has = ferplus >= 0
+        fp_eval = {"images": int(has.sum()), "models": {}, "comparisons": {}}
+        for name, p in probs.items():
+            cand = next(c for c in cands if name.startswith(c.name))
+            r = _result(name, cand, p[has], ferplus[has], results[name]["seconds"], out, "ferplus_")
+            fp_eval["models"][name] = r
+        for a, b in (("keras", "tflite"), ("keras_flip", "tflite_flip")):
+            if a in probs and b in probs:
+                fp_eval["comparisons"][f"{a}_vs_{b}"] = compare(probs[a][has], probs[b][has], ferplus[has])
 
     curves = None
     if args.keras is not None and (args.keras.parent / "history.csv").is_file():
@@ -347,7 +376,10 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         except (ValueError, OSError, KeyError) as exc:
             print(f"note: training curves not plotted ({exc})", file=sys.stderr)
 
-    np.savez_compressed(out / "probabilities.npz", y_true=y, classes=np.array(FER_CLASSES), **probs)
+    fp_labels = {} if ferplus is None else {"y_ferplus": ferplus}
+    np.savez_compressed(
+        out / "probabilities.npz", y_true=y, rows=rows, classes=np.array(FER_CLASSES), **fp_labels, **probs
+    )
     evaluation = {
         "data": str(args.data),
         "split": args.split,
@@ -356,6 +388,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "classes": list(FER_CLASSES),
         "models": results,
         "comparisons": comparisons,
+        "ferplus": fp_eval,
         "training_curves": curves,
         "environment": _versions(),
     }
@@ -368,22 +401,31 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
 def format_evaluation(evaluation: dict[str, Any]) -> str:
     """Text report: one table per model, a summary table and the comparisons."""
     lines = []
-    n = evaluation["images"]
-    for name, r in evaluation["models"].items():
-        lines += [f"== {name} ({r['kind']}, {r['path']}) on {evaluation['split']}, {n} images ==", ""]
-        lines += [metrics.format_report(r["report"]), ""]
-    width = max([len(k) for k in evaluation["models"]] + [5])
-    lines.append(f"{'model':<{width}}  {'accuracy':>8}  {'macro F1':>8}  {'wtd F1':>8}  {'ms/img':>8}")
-    for name, r in evaluation["models"].items():
-        lines.append(
-            f"{name:<{width}}  {r['accuracy']:>8.4f}  {r['macro_f1']:>8.4f}  {r['weighted_f1']:>8.4f}"
-            f"  {r['ms_per_image']:>8.3f}"
-        )
-    for key, c in evaluation["comparisons"].items():
-        lines.append(
-            f"{key}: top-1 agreement {100 * c['top1_agreement']:.2f}%,"
-            f" accuracy drop {c['accuracy_drop_pp']:+.2f} pp, macro-F1 drop {c['macro_f1_drop_pp']:+.2f} pp"
-        )
+    protocols = [("FER2013 labels", evaluation)]
+    if evaluation.get("ferplus"):
+        protocols.append(("FER+ majority", evaluation["ferplus"]))
+    for protocol, part in protocols:
+        n = part["images"]
+        for name, r in part["models"].items():
+            lines += [
+                f"== {name} ({r['kind']}, {r['path']}) on {evaluation['split']}, {protocol}, {n} images ==",
+                "",
+            ]
+            lines += [metrics.format_report(r["report"]), ""]
+    for protocol, part in protocols:
+        width = max([len(k) for k in part["models"]] + [5])
+        lines.append(f"-- {protocol} ({part['images']} images) --")
+        lines.append(f"{'model':<{width}}  {'accuracy':>8}  {'macro F1':>8}  {'wtd F1':>8}  {'ms/img':>8}")
+        for name, r in part["models"].items():
+            lines.append(
+                f"{name:<{width}}  {r['accuracy']:>8.4f}  {r['macro_f1']:>8.4f}  {r['weighted_f1']:>8.4f}"
+                f"  {r['ms_per_image']:>8.3f}"
+            )
+        for key, c in part["comparisons"].items():
+            lines.append(
+                f"{key}: top-1 agreement {100 * c['top1_agreement']:.2f}%,"
+                f" accuracy drop {c['accuracy_drop_pp']:+.2f} pp, macro-F1 drop {c['macro_f1_drop_pp']:+.2f} pp"
+            )
     return "\n".join(lines)
 
 

@@ -17,3 +17,8 @@ def shared_dir() -> Path:
 def fer2013_path() -> Path:
     """The canonical FER2013 npz."""
     return shared_dir() / "datasets" / "fer2013.npz"
+
+
+def ferplus_path() -> Path:
+    """The FER+ labels aligned with :func:`fer2013_path`."""
+    return shared_dir() / "datasets" / "ferplus.npz"

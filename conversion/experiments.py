@@ -1,0 +1,120 @@
+"""Summarise training runs for the model card: recipe, time per epoch, public_test on both protocols.
+
+Usage::
+
+    python -m conversion.experiments --group contrast runs/contrast/none runs/contrast/equalize_hist \\
+        --group labels runs/labels/k3 --group final runs/emotion --out reports/emotion/experiments.json
+    python -m conversion.experiments --baseline models/emotion.tflite ...   # also a TFLite model
+
+Every run's ``best.keras`` (the checkpoint its training selected on public_test) is measured on
+public_test only, on FER2013's labels and on FER+'s majority labels, through
+:func:`edge_monitor.crops.model_input` with the run's own metadata (its contrast normalisation).
+Nothing here looks at private_test: these numbers are what choices are made on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from conversion.dataset import load_fer2013
+from conversion.ferplus import load_ferplus
+from conversion.paths import REPO, fer2013_path, ferplus_path
+from edge_monitor.crops import model_input
+from edge_monitor.metadata import ModelMetadata
+
+
+def _accuracies(probs: np.ndarray, y: np.ndarray, majority: np.ndarray) -> dict[str, float]:
+    pred = probs.argmax(axis=1)
+    has = majority >= 0
+    return {
+        "fer2013_accuracy": float((pred == y).mean()),
+        "ferplus_accuracy": float((pred[has] == majority[has]).mean()),
+    }
+
+
+def summarise_run(run: Path, x: np.ndarray, y: np.ndarray, majority: np.ndarray) -> dict:
+    """One run: its recipe, history and time, and its selected checkpoint on public_test."""
+    import keras
+
+    meta = ModelMetadata.load(run / "emotion.json")
+    history = list(csv.DictReader((run / "history.csv").open()))
+    model = keras.models.load_model(run / "best.keras", compile=False)
+    probs = model.predict(model_input(x, meta), batch_size=256, verbose=0)
+    extra = meta.extra
+    seconds = float(extra.get("train_seconds", 0.0))
+    epochs = int(extra.get("epochs_run", len(history)))
+    recipe = extra.get("recipe", {})
+    return {
+        "run": os.path.relpath(run.resolve(), REPO),
+        "contrast": meta.contrast.to_json(),
+        "labels": recipe.get("labels", "fer2013"),
+        "fer2013_votes": recipe.get("fer2013_votes", 0.0),
+        "widths": recipe.get("widths"),
+        "convs": recipe.get("convs"),
+        "params": extra.get("params"),
+        "epochs": epochs,
+        "train_seconds": seconds,
+        "seconds_per_epoch": round(seconds / max(1, epochs), 1),
+        "history": {
+            "val_accuracy": [float(r["val_accuracy"]) for r in history],
+            "accuracy": [float(r["accuracy"]) for r in history],
+        },
+        "public_test": _accuracies(probs, y, majority),
+    }
+
+
+def summarise_tflite(path: Path, x: np.ndarray, y: np.ndarray, majority: np.ndarray) -> dict:
+    """A TFLite model through the device runtime on public_test."""
+    from edge_monitor.inference import load_classifier
+
+    clf = load_classifier(path)
+    probs = clf.predict_probs(model_input(x, clf.meta))
+    out = {"model": os.path.relpath(path.resolve(), REPO), "contrast": clf.meta.contrast.to_json()}
+    clf.close()
+    return {**out, "public_test": _accuracies(probs, y, majority)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m conversion.experiments", description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--group", nargs="+", action="append", default=[], metavar=("NAME", "RUN"), help="a group of runs"
+    )
+    p.add_argument("--baseline", type=Path, action="append", default=[], help="a TFLite model to compare")
+    p.add_argument("--data", type=Path, default=fer2013_path())
+    p.add_argument("--ferplus", type=Path, default=ferplus_path())
+    p.add_argument("--out", type=Path, default=REPO / "reports" / "emotion" / "experiments.json")
+    args = p.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    split = load_fer2013(args.data).public_test
+    majority = load_ferplus(args.ferplus, args.data)["public_test"].majority
+    result = {"split": "public_test", "groups": {}, "tflite": []}
+    for name, *runs in args.group:
+        result["groups"][name] = [summarise_run(Path(r), split.x, split.y, majority) for r in runs]
+    result["tflite"] = [summarise_tflite(b, split.x, split.y, majority) for b in args.baseline]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    for name, runs in result["groups"].items():
+        for r in runs:
+            pt = r["public_test"]
+            print(
+                f"{name:10s} {r['run']:40s} {json.dumps(r['contrast']):45s} FER+ {pt['ferplus_accuracy']:.4f}"
+                f"  FER2013 {pt['fer2013_accuracy']:.4f}  {r['epochs']} ep, {r['seconds_per_epoch']} s/ep"
+            )
+    for b in result["tflite"]:
+        pt = b["public_test"]
+        print(
+            f"tflite     {b['model']:40s} FER+ {pt['ferplus_accuracy']:.4f}  FER2013 {pt['fer2013_accuracy']:.4f}"
+        )
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
