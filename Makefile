@@ -30,12 +30,13 @@ $(RUN_VENV)/.installed: pyproject.toml
 	$(RUN_VENV)/bin/python $(FETCH_MODELS)
 	touch $@
 
-# The developer's environment: training extra (TensorFlow) and test tools.
+# The developer's environment: training extra (TensorFlow), test tools, and the fleet extra (paho-mqtt)
+# with mosquitto, the broker the fleet tests start on 127.0.0.1.
 $(DEV_VENV)/.installed: pyproject.toml
-	scripts/system-deps.sh shellcheck systemd
+	scripts/system-deps.sh shellcheck systemd mosquitto
 	$(PYTHON) -m venv $(DEV_VENV)
 	$(DEV_VENV)/bin/python -m pip install -q --upgrade pip
-	$(DEV_VENV)/bin/python -m pip install -q -e ".[train,dev]"
+	$(DEV_VENV)/bin/python -m pip install -q -e ".[train,dev,fleet]"
 	$(DEV_VENV)/bin/python $(FETCH_MODELS)
 	touch $@
 

@@ -21,6 +21,8 @@ readonly CONFIG_DIR=/etc/edge-monitor
 readonly CONFIG_FILE=$CONFIG_DIR/config.yaml
 readonly STATE_DIR=/var/lib/edge-monitor
 readonly UNIT_FILE=/etc/systemd/system/$SERVICE.service
+# Network for fleet telemetry, only while fleet.url is set in the config.
+readonly FLEET_DROPIN=/etc/systemd/system/$SERVICE.service.d/fleet-network.conf
 # Debian packages: the venv module, the Pi camera stack (built against apt's numpy), the GPIO
 # library gpiozero uses by default, and sd_notify for Type=notify.
 readonly APT_PACKAGES=(python3-venv python3-picamera2 python3-lgpio python3-systemd)
@@ -377,8 +379,9 @@ step_package() {
     # would fetch them too, this makes the step visible. Nothing is downloaded at run time.
     run "$VENV/bin/python" "$target/scripts/fetch_models.py"
   fi
+  # The fleet extra (paho-mqtt) is small and pure Python; fleet.url in the config turns it on.
   run env PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
-    "$VENV/bin/python" -m pip install --progress-bar off -c "$CONSTRAINTS" "$target"
+    "$VENV/bin/python" -m pip install --progress-bar off -c "$CONSTRAINTS" "${target}[fleet]"
   changed "package installed into $VENV"
   check_imports
   # The stamp is written last: a failed install or import check is retried on the next run.
@@ -446,12 +449,33 @@ step_unit() {
   sed "s#$DEFAULT_PREFIX#$PREFIX#g" "$HERE/$SERVICE.service" >"$TMP/$SERVICE.service"
   local before=${#CHANGES[@]}
   install_file "$TMP/$SERVICE.service" "$UNIT_FILE" 0644 root root "unit"
+  step_fleet_network
   UNIT_CHANGED=$((${#CHANGES[@]} > before))
   install_docs
   if ((!DRY_RUN)) && command -v systemd-analyze >/dev/null; then
     local out
     out=$(systemd-analyze verify "$UNIT_FILE" 2>&1 || true)
     [[ -z $out ]] || warn "systemd-analyze verify $UNIT_FILE says: $out"
+  fi
+}
+
+# The unit has no network; fleet telemetry (fleet.url set in the config) gets it from a drop-in.
+step_fleet_network() {
+  local url=""
+  if ((DRY_RUN)); then
+    log "[dry-run] would read fleet.url from $CONFIG_FILE and install $FLEET_DROPIN only if it is set"
+    return 0
+  fi
+  url=$("$VENV/bin/python" -c 'import sys; from edge_monitor.config import load_config
+print(load_config(sys.argv[1]).fleet.url)' "$CONFIG_FILE")
+  if [[ -n $url ]]; then
+    log "fleet.url is $url: the service may use the network"
+    install_file "$HERE/fleet-network.conf" "$FLEET_DROPIN" 0644 root root "fleet network drop-in"
+  elif [[ -f $FLEET_DROPIN ]]; then
+    run rm -f -- "$FLEET_DROPIN"
+    changed "fleet network drop-in removed (fleet.url is empty)"
+  else
+    log "fleet.url is empty: the service has no network"
   fi
 }
 
@@ -531,6 +555,9 @@ do_uninstall() {
   fi
 
   step "systemd unit: remove $UNIT_FILE"
+  if [[ -f $FLEET_DROPIN ]]; then
+    run rm -rf -- "${FLEET_DROPIN%/*}"
+  fi
   if [[ -f $UNIT_FILE ]]; then
     run rm -f -- "$UNIT_FILE"
     changed "unit removed"

@@ -18,6 +18,7 @@ from edge_monitor import __version__
 from edge_monitor.errors import (
     ConfigError,
     EdgeMonitorError,
+    FleetUnavailableError,
     OutputError,
     UsageError,
     VideoTruncatedError,
@@ -98,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotate", type=Path, metavar="OUT.mp4", help="write the frames with boxes and labels")
     p.add_argument(
         "--plot", type=Path, metavar="OUT.png", help="draw a timeline of the run (needs matplotlib)"
+    )
+    p.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="publish events to this MQTT broker (mqtt://host:port or mqtts://host:port; overrides fleet.url)",
     )
     p.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames (N >= 1)")
     p.add_argument(
@@ -275,6 +281,10 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         return 0
     events_path = args.events or (Path(cfg.events.path) if cfg.events.path else None)
     check_paths(args, events_path)
+    if args.mqtt or cfg.fleet.url:  # a bad URL or a missing paho-mqtt fails before the models load
+        from edge_monitor.fleet.sink import preflight
+
+        preflight(cfg.fleet, args.mqtt or cfg.fleet.url)
 
     emotion_path, classifier, eyes, yawns, landmarks, tracker = load_models(cfg)
     models = tuple(m for m in (classifier, eyes, yawns, landmarks) if m is not None)
@@ -309,6 +319,7 @@ def _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, la
     source = open_source(args, cfg, stop)
     outputs = _Outputs()
     console = None
+    fleet = None
     try:
         gpio_cfg = dataclasses.replace(cfg.gpio, mode=args.gpio) if args.gpio else cfg.gpio
         outputs.add(AlertOutputSink(open_alert_output(gpio_cfg)))
@@ -318,6 +329,17 @@ def _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, la
             outputs.add(LogSink(), "the journal")  # with structured fields
         elif not args.quiet:
             console = outputs.add(ConsoleSink(), "the console (stdout)", silence_stdout)
+        if args.mqtt or cfg.fleet.url:  # before the event log: an event is queued before it is logged
+            from edge_monitor.fleet.sink import open_fleet
+
+            url = args.mqtt or cfg.fleet.url
+            try:
+                fleet = open_fleet(cfg.fleet, url, events_path)
+                outputs.add(fleet, f"the fleet telemetry to {url}")
+            except FleetUnavailableError:
+                raise
+            except OutputError as exc:  # an unusable outbox: monitoring and alerting go on
+                log.warning("%s; monitoring continues without fleet telemetry", exc)
         if events_path is not None:
             from edge_monitor.outputs.events import EventLog
             from edge_monitor.outputs.logfile import NotAnEventLogError
@@ -375,7 +397,15 @@ def _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, la
     finally:
         notifier.close()
     if not args.quiet:
-        report = lambda: print(summary.report(runner.wall_s), flush=True)  # noqa: E731
+
+        def report() -> None:
+            print(summary.report(runner.wall_s), flush=True)
+            if fleet is not None:
+                c = fleet.counts()
+                print(
+                    f"fleet: {c['published']} events published, {c['queued']} queued, {c['dropped']} dropped"
+                )
+
         if console is not None:
             console.call(report)
         else:  # under systemd: stdout is the journal

@@ -393,6 +393,35 @@ class SnapshotsConfig:
 
 
 @dataclass(frozen=True)
+class FleetConfig:
+    """Fleet telemetry: events, status and state to an MQTT broker, through a durable outbox."""
+
+    url: str = spec("", "broker: mqtt://host:port or mqtts://host:port (TLS); empty = off; --mqtt sets it")
+    vehicle_id: str = spec("", "this vehicle's name in the topics; empty = the hostname")
+    topic_prefix: str = spec("edge-monitor", "topics are <topic_prefix>/<vehicle_id>/events|status|state")
+    outbox: str = spec(
+        "",
+        "durable queue (SQLite) of unsent events; empty = fleet-outbox.sqlite beside the event log"
+        " (in $STATE_DIRECTORY under systemd)",
+    )
+    max_outbox_mb: float = spec(
+        50.0,
+        "outbox bound in MB of events; past it the oldest non-alert events go first",
+        lo=0.001,
+        hi=100_000,
+    )
+    state_interval_s: float = spec(10.0, "publish the retained state this often", lo=0.2, hi=3600.0)
+    username: str = spec("", "broker user name; empty = anonymous")
+    password_file: str = spec("", "file holding the broker password (first line); empty = none")
+    ca_file: str = spec("", "CA certificate(s) for mqtts://; empty = the system's CAs")
+    client_cert: str = spec("", "client certificate for mqtts:// (with client_key); empty = none")
+    client_key: str = spec("", "private key of client_cert; empty = none")
+    keepalive_s: int = spec(
+        30, "MQTT keepalive; also the longest wait for CONNACK and between reconnects", lo=1, hi=3600
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -410,6 +439,7 @@ class Config:
     gpio: GpioConfig = field(default_factory=GpioConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
     snapshots: SnapshotsConfig = field(default_factory=SnapshotsConfig)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
 
 
 def _is_section(tp: Any) -> bool:
@@ -516,12 +546,26 @@ def _check_relations(cfg: Config) -> None:
         raise ConfigRangeError(
             f"attention: vats_s <= vats_window_s is required, got {a.vats_s}, {a.vats_window_s}"
         )
+    check_fleet(cfg.fleet)
     f = cfg.fatigue
     if not f.blink_max_s < f.microsleep_s <= f.long_closure_s:
         raise ConfigRangeError(
             "fatigue: blink_max_s < microsleep_s <= long_closure_s is required,"
             f" got {f.blink_max_s}, {f.microsleep_s}, {f.long_closure_s}"
         )
+
+
+def check_fleet(fleet: FleetConfig) -> None:
+    """The fleet settings that depend on each other: URL syntax, topic names, certificate pairs."""
+    from edge_monitor.fleet.url import check_topic_part, parse_broker_url
+
+    if fleet.url:
+        parse_broker_url(fleet.url, "fleet.url")
+    check_topic_part(fleet.topic_prefix, "fleet.topic_prefix", allow_slash=True)
+    if fleet.vehicle_id:
+        check_topic_part(fleet.vehicle_id, "fleet.vehicle_id", allow_slash=False)
+    if bool(fleet.client_cert) != bool(fleet.client_key):
+        raise ConfigRangeError("fleet: client_cert and client_key go together; set both or neither")
 
 
 def parse_config(text: str, source: str = "<config>", base: Config | None = None) -> Config:
@@ -591,6 +635,7 @@ __all__ = [
     "EyesConfig",
     "FaceConfig",
     "FatigueConfig",
+    "FleetConfig",
     "GpioConfig",
     "LandmarksConfig",
     "ModelsConfig",

@@ -1,7 +1,7 @@
 """The exception hierarchy; every class has its own exit code, which the CLI returns.
 
 Exit codes: 2 command-line usage · 10-15 configuration · 20-25 frame sources · 30-33 models ·
-40 outputs · 50 datasets · 130 interrupted before the first frame.
+40-41 outputs · 50 datasets · 130 interrupted before the first frame.
 """
 
 
@@ -120,6 +120,12 @@ class OutputError(EdgeMonitorError, IOError):
     """An output (event log, annotated video, plot, GPIO pins) cannot be written or claimed."""
 
     exit_code = 40
+
+
+class FleetUnavailableError(OutputError):
+    """Fleet telemetry is asked for (``--mqtt``, ``fleet.url``) but paho-mqtt is not installed."""
+
+    exit_code = 41
 
 
 class DatasetError(EdgeMonitorError, ValueError):

@@ -139,10 +139,22 @@ class Runner:
                 self.notifier.stopping()
             self.wall_s = self.clock() - t0
             try:
-                self._emit(self.summary.event(self.wall_s, self.stopped_by))
+                self._emit(self.summary.event(self.wall_s, self.stopped_by, self._sink_fields()))
             finally:
                 self.close()
         return self.summary
+
+    def _sink_fields(self) -> dict:
+        fields: dict = {}
+        for sink in self.sinks:
+            extra = getattr(sink, "summary_fields", None)  # sinks need not derive from Sink
+            if extra is None:
+                continue
+            try:
+                fields.update(extra())
+            except Exception:  # the summary must be written whatever a sink's bookkeeping does
+                log.exception("%s.summary_fields failed", type(sink).__name__)
+        return fields
 
     def _camera_fault(self, fault: CameraFault) -> None:
         now = self.source.elapsed()

@@ -77,12 +77,13 @@ class RunSummary:
         """``calibrated``, ``calibrating``, or ``off`` (no landmark decisions ran)."""
         return self.baseline.state if self.baseline is not None else "off"
 
-    def event(self, wall_s: float, stopped_by: str) -> Event:
+    def event(self, wall_s: float, stopped_by: str, extra: dict | None = None) -> Event:
         """The ``summary`` event.
 
         Args:
             wall_s: Wall-clock seconds the run took (for the processing rate).
             stopped_by: ``end``, ``max_frames``, ``signal`` or ``error``.
+            extra: Fields the sinks add (``fleet``: published, queued, dropped).
         """
         t = self.last_t if self.last_t is not None else 0.0
         return Event(
@@ -112,6 +113,7 @@ class RunSummary:
                 "level_s": {k: round(v, 3) for k, v in sorted(self.level_s.items())},
                 "events": dict(sorted(self.events.items())),
                 "stopped_by": stopped_by,
+                **(extra or {}),
             },
         )
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
+
+
+def new_event_id() -> str:
+    """A fresh event id: a random UUID (unique across runs and vehicles, no clock involved)."""
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True)
@@ -92,12 +98,15 @@ class Event:
         t: Seconds since the start of the run (clip time on replay).
         frame: Frame index the event belongs to.
         data: Kind-specific fields, JSON-serialisable.
+        id: Unique id given when the event is made; the event log and the fleet telemetry carry
+            the same id, so a consumer can de-duplicate redeliveries. Not part of equality.
     """
 
     kind: str
     t: float
     frame: int
     data: dict = field(default_factory=dict)
+    id: str = field(default_factory=new_event_id, compare=False)
 
     @property
     def urgent(self) -> bool:
@@ -105,8 +114,9 @@ class Event:
         return self.kind in URGENT_KINDS
 
     def to_record(self) -> dict:
-        """The JSON object written to the event log: ``t``, ``frame``, ``kind`` first."""
-        return {"t": round(float(self.t), 3), "frame": int(self.frame), "kind": self.kind, **self.data}
+        """The JSON object written to the event log: ``t``, ``frame``, ``kind``, ``id`` first."""
+        record = {"t": round(float(self.t), 3), "frame": int(self.frame), "kind": self.kind, "id": self.id}
+        return record | self.data
 
 
 @dataclass(frozen=True)

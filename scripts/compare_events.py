@@ -7,6 +7,7 @@
 Every event must be identical, field by field and in order, except what depends on the machine
 rather than on the clip and the models:
 
+- ``id`` of every event (a random id given to each event, unique per run);
 - ``summary``: ``wall_s`` and ``fps`` (wall-clock time of the run and the processing rate);
 - ``start``: ``model`` and ``source`` are compared by file name (the checkout and the installed
   package live in different directories).
@@ -37,7 +38,7 @@ PATHS = {"start": ("model", "source")}
 def normalize(event: dict) -> dict:
     """The event without its wall-clock fields and with its paths reduced to file names."""
     kind = event.get("kind")
-    out = {k: v for k, v in event.items() if k not in WALL_CLOCK.get(kind, ())}
+    out = {k: v for k, v in event.items() if k != "id" and k not in WALL_CLOCK.get(kind, ())}
     for key in PATHS.get(kind, ()):
         if isinstance(out.get(key), str):
             out[key] = re.sub(r"\S*/", "", out[key])

@@ -16,6 +16,10 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # The fleet tests start their own broker on a free port; the package's system service is not wanted.
+  if [[ " ${need[*]} " == *" mosquitto "* && -d /run/systemd/system ]]; then
+    systemctl disable --now mosquitto >/dev/null 2>&1 || true
+  fi
 else
   echo "missing system packages: ${need[*]}; run: sudo apt-get install ${need[*]}" >&2
   exit 1

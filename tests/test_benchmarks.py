@@ -222,3 +222,13 @@ def test_small_models_latency_times_both_models_on_real_crops(tmp_path):
         assert r["crops"] == 20 and r["inference_ms"]["n"] == 20
         assert 0 < r["inference_ms"]["p50"] <= r["inference_ms"]["p99"]
         assert r["model_bytes"] == (shipped_models_dir() / f"{name}.tflite").stat().st_size
+
+
+def test_committed_fleet_results_are_rendered_from_their_json():
+    """benchmarks/results/fleet.md is what benchmarks.fleet renders from the committed fleet.json."""
+    from benchmarks import fleet
+
+    results = REPO / "benchmarks" / "results"
+    result = json.loads((results / "fleet.json").read_text())
+    assert set(result["cases"]) == {"none", "up", "down", "black hole"} and result["repeats"] >= 5
+    assert (results / "fleet.md").read_text() == fleet.render(result)

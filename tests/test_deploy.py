@@ -248,6 +248,18 @@ def test_native_stack_runs_with_write_xor_execute(emotion_model_path):
 # --- install.sh --------------------------------------------------------------------------------
 
 
+def test_fleet_network_drop_in_opens_the_network_and_nothing_else():
+    dropin = parse_unit((REPO / "deploy" / "fleet-network.conf").read_text(encoding="utf-8"))
+    assert set(dropin) == {"Service"}
+    assert dropin["Service"] == {
+        "PrivateNetwork": ["no"],
+        "RestrictAddressFamilies": ["AF_UNIX AF_INET AF_INET6"],
+        "IPAddressDeny": [""],
+    }
+    unit = parse_unit(UNIT.read_text(encoding="utf-8"))  # the unit itself stays without network
+    assert one(unit, "PrivateNetwork") == "yes" and one(unit, "IPAddressDeny") == "any"
+
+
 def test_install_script_parses():
     r = subprocess.run(["bash", "-n", str(INSTALL)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -306,6 +318,8 @@ def test_dry_run_plans_every_step_and_changes_nothing(as_nobody, test_prefix):
     assert "--print-config > /etc/edge-monitor/config.yaml" in out or "config exists" in out
     assert "/etc/systemd/system/edge-monitor.service" in out
     assert "would run: systemctl enable --now edge-monitor" in out
+    assert "install /etc/systemd/system/edge-monitor.service.d/fleet-network.conf only if it is set" in out
+    assert re.search(r"pip install .*\[fleet\]", out), "the Pi gets the fleet extra (paho-mqtt)"
     assert "planned, none made" in out
     assert "edge-monitor-install: + " not in out, "a dry run executed a command"
     assert not test_prefix.exists()

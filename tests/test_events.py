@@ -30,20 +30,20 @@ def test_one_record_per_line_with_t_frame_kind_first(tmp_path):
     path = tmp_path / "events.jsonl"
     with EventLog(path) as log:
         assert log.path == path
-        log.write(Event("face_found", 1.23456, 37, {"box": [1, 2, 3, 4]}))
+        log.write(Event("face_found", 1.23456, 37, {"box": [1, 2, 3, 4]}, id="e1"))
         log.write(Event("emotion", 2.5, 75, {"label": "happy", "confidence": 0.8}))
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
     assert text.endswith("\n") and len(lines) == 2
-    assert lines[0] == '{"t":1.235,"frame":37,"kind":"face_found","box":[1,2,3,4]}'
-    assert list(json.loads(lines[1]))[:3] == ["t", "frame", "kind"]
+    assert lines[0] == '{"t":1.235,"frame":37,"kind":"face_found","id":"e1","box":[1,2,3,4]}'
+    assert list(json.loads(lines[1]))[:4] == ["t", "frame", "kind", "id"]
 
 
 def test_non_finite_floats_become_null(tmp_path):
     path = tmp_path / "events.jsonl"
     data = {"a": float("nan"), "b": [1.0, float("inf"), {"c": -math.inf}], "d": np.float32("nan"), "e": 0.5}
     with EventLog(path) as log:
-        log.write(Event("emotion", float("nan"), 3, data))
+        log.write(Event("emotion", float("nan"), 3, data, id="e1"))
     (line,) = path.read_text(encoding="utf-8").splitlines()
     assert "NaN" not in line and "Infinity" not in line
     record = json.loads(line)  # strict JSON again
@@ -51,6 +51,7 @@ def test_non_finite_floats_become_null(tmp_path):
         "t": None,
         "frame": 3,
         "kind": "emotion",
+        "id": "e1",
         "a": None,
         "b": [1.0, None, {"c": None}],
         "d": None,

@@ -77,6 +77,15 @@ class IsolatedSink(Sink):
     def on_event(self, event: Event) -> None:
         self.call(self.sink.on_event, event)
 
+    def summary_fields(self) -> dict:
+        if self.error is not None:
+            return {}
+        try:
+            return self.sink.summary_fields()
+        except Exception as exc:
+            self.fail(describe_error(exc))
+            return {}
+
     def on_frame(self, result: StepResult) -> None:
         self.call(self.sink.on_frame, result)
 

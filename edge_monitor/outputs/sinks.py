@@ -20,6 +20,10 @@ class Sink:
     def on_frame(self, result: StepResult) -> None:
         """Called once per processed frame, after its events."""
 
+    def summary_fields(self) -> dict:
+        """Extra fields for the run's ``summary`` event (e.g. the fleet telemetry's counts)."""
+        return {}
+
     def close(self) -> None:
         """Flush and release (idempotent)."""
 
