@@ -157,22 +157,16 @@ def test_anchor_mismatch_names_both_counts(detector):
         BlazeFaceDetector(detector.path, CFG, strides=(8, 16))
 
 
+def _one_frame(clip, cfg) -> int:
+    """The CLI on one frame of a real clip with ``cfg``; returns its exit code."""
+    video = str(clip("pyfeat/single_face.mp4"))
+    return main(["--video", video, "--config", str(cfg), "--max-frames", "1", "--quiet", "--gpio", "off"])
+
+
 def test_cli_a_detector_that_is_not_blazeface_is_exit_33(tmp_path, capsys, clip):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"detector:\n  kind: blazeface\n  model: {require_fetched() / 'face_landmark.tflite'}\n")
-    code = main(
-        [
-            "--video",
-            str(clip("pyfeat/single_face.mp4")),
-            "--config",
-            str(cfg),
-            "--max-frames",
-            "1",
-            "--quiet",
-            "--gpio",
-            "off",
-        ]
-    )
+    code = _one_frame(clip, cfg)
     err = capsys.readouterr().err
     assert code == 33 and "BlazeFace" in err and err.count("\n") == 1
 
@@ -180,19 +174,7 @@ def test_cli_a_detector_that_is_not_blazeface_is_exit_33(tmp_path, capsys, clip)
 def test_cli_a_missing_detector_model_is_exit_31(tmp_path, capsys, clip):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"detector:\n  kind: blazeface\n  model: {tmp_path / 'none.tflite'}\n")
-    code = main(
-        [
-            "--video",
-            str(clip("pyfeat/single_face.mp4")),
-            "--config",
-            str(cfg),
-            "--max-frames",
-            "1",
-            "--quiet",
-            "--gpio",
-            "off",
-        ]
-    )
+    code = _one_frame(clip, cfg)
     err = capsys.readouterr().err
     assert code == 31 and "scripts/fetch_models.py" in err
 
