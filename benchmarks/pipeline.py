@@ -223,10 +223,10 @@ class Device:
         self.detector, self.turned = build_detectors(cfg.detector, threads)
         self.landmarks = load_landmarker(cfg, threads)
 
-    def run(self, source, clock: FrameClock, log_path: Path, max_frames: int | None = None) -> TimedSinks:
-        """One run of the daemon's loop over ``source``; returns the timed sinks (face flags)."""
+    def pipeline(self, clock: FrameClock) -> tuple[DriverFaceTracker, Pipeline]:
+        """A fresh face tracker and the daemon's pipeline over it and these models."""
         tracker = DriverFaceTracker(self.detector, self.cfg.detector, self.cfg.face, self.turned)
-        pipeline = Pipeline(
+        return tracker, Pipeline(
             tracker,
             self.emotion,
             self.cfg,
@@ -235,6 +235,10 @@ class Device:
             timer=clock,
             landmarks=self.landmarks,
         )
+
+    def run(self, source, clock: FrameClock, log_path: Path, max_frames: int | None = None) -> TimedSinks:
+        """One run of the daemon's loop over ``source``; returns the timed sinks (face flags)."""
+        tracker, pipeline = self.pipeline(clock)
         gpio = GpioConfig(mode="mock")
         sinks = [
             EventLogSink(EventLog(log_path, self.cfg.events.max_bytes, self.cfg.events.keep)),
@@ -458,16 +462,7 @@ def part_soak(clip: Path, seconds: float, interval_s: float, warmup_s: float) ->
             EventLogSink(EventLog(Path(tmp) / "events.jsonl", cfg.events.max_bytes, cfg.events.keep)),
             AlertOutputSink(open_alert_output(gpio)),
         ]
-        tracker = DriverFaceTracker(device.detector, cfg.detector, cfg.face, device.turned)
-        pipeline = Pipeline(
-            tracker,
-            device.emotion,
-            cfg,
-            eyes=device.eyes,
-            yawns=device.yawns,
-            timer=clock,
-            landmarks=device.landmarks,
-        )
+        _, pipeline = device.pipeline(clock)
         summary = Runner(TimedSource(source, clock), pipeline, [TimedSinks(sinks, clock), Sampler()]).run()
         loops = source.loops
     device.close()
@@ -502,6 +497,13 @@ def _run_part(args: list[str]) -> dict:
         return json.loads(out.read_text())
 
 
+def _run_soak(args: argparse.Namespace) -> dict:
+    soak_clip = str(_clip_paths([args.soak_clip])[0])
+    return _run_part(
+        ["--part", "soak", "--soak-s", str(args.soak_s), "--interval-s", str(args.interval_s), soak_clip]
+    )
+
+
 def run_all(args: argparse.Namespace) -> dict:
     clips = [str(p) for p in _clip_paths(args.clips)]
     started = time.perf_counter()
@@ -532,10 +534,7 @@ def run_all(args: argparse.Namespace) -> dict:
         result["sweep"] = _run_part(["--part", "sweep", "--candidates", str(n), *clips])
     if args.soak_s > 0:
         print(f"soak, {args.soak_s:.0f} s ...", flush=True)
-        soak_clip = str(_clip_paths([args.soak_clip])[0])
-        result["soak"] = _run_part(
-            ["--part", "soak", "--soak-s", str(args.soak_s), "--interval-s", str(args.interval_s), soak_clip]
-        )
+        result["soak"] = _run_soak(args)
     result["wall_s"] = round(time.perf_counter() - started, 1)
     result["summary"] = summarize(result)
     return result
@@ -572,18 +571,7 @@ def run_only(args: argparse.Namespace, clips: list[str], started: float, now: st
         elif part == "sweep":
             result["sweep"] = _run_part(["--part", "sweep", "--candidates", str(len(SWEEP)), *clips])
         else:
-            soak_clip = str(_clip_paths([args.soak_clip])[0])
-            result["soak"] = _run_part(
-                [
-                    "--part",
-                    "soak",
-                    "--soak-s",
-                    str(args.soak_s),
-                    "--interval-s",
-                    str(args.interval_s),
-                    soak_clip,
-                ]
-            )
+            result["soak"] = _run_soak(args)
         measured[part] = {"date": now, "load_avg_1_5_15": machine["load_avg_1_5_15"]}
     result["date"] = now
     result["machine"] = machine
@@ -610,7 +598,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="re-measure only these parts and merge them into the stored results (the rest keep theirs)",
     )
     # Internal: one part in this process.
-    p.add_argument("--part", choices=("device", "baseline", "sweep", "soak"), help=argparse.SUPPRESS)
+    p.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)
     p.add_argument("--part-json", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--threads", choices=("one", "default"), default="one", help=argparse.SUPPRESS)
     p.add_argument("--candidates", type=int, default=len(SWEEP), help=argparse.SUPPRESS)

@@ -67,7 +67,7 @@ from conversion.common import (
     set_tf_threads,
 )
 from conversion.dataset import Split
-from conversion.night import night_like
+from conversion.night import night_like, night_share
 from conversion.paths import MODELS, REPO, shared_dir
 from edge_monitor.crops import model_input
 from edge_monitor.errors import DatasetError
@@ -440,10 +440,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     fit_on = ["train", "val"] if args.refit else ["train"]
     fit_d = train_d + val_d if args.refit else train_d
     if args.night > 0:  # the night look on a fixed share of the training images
-        night_rng = np.random.default_rng(args.seed + 11)
-        pick = night_rng.random(len(fit_d)) < args.night
-        x = fit_d.x.copy()
-        x[pick] = night_like(x[pick], night_rng)
+        x, _ = night_share(fit_d.x, args.night, np.random.default_rng(args.seed + 11))
         fit_d = replace(fit_d, x=x)
     if len(fit_d) < MIN_CALIBRATION:
         raise DatasetError(

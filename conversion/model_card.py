@@ -269,34 +269,16 @@ def render(
 
     w("## Targets\n")
     w("| target | goal | measured | met |\n|---|---|---|---|")
+
+    def top1(name: str, target: str, acc: float) -> tuple[str, str, str, bool]:
+        return name, f"≥ {_pct(TARGETS[target])}", _pct(acc), acc >= TARGETS[target]
+
     rows = []
     if "ferplus" in int8:
         acc = int8["ferplus"]["accuracy"]
-        rows.append(
-            (
-                "int8 FER+ majority top-1",
-                f"≥ {_pct(TARGETS['ferplus'])}",
-                _pct(acc),
-                acc >= TARGETS["ferplus"],
-            )
-        )
-        rows.append(
-            (
-                "… stretch",
-                f"≥ {_pct(TARGETS['ferplus_stretch'])}",
-                _pct(acc),
-                acc >= TARGETS["ferplus_stretch"],
-            )
-        )
-    acc = int8["fer2013"]["accuracy"]
-    rows.append(
-        (
-            "int8 FER2013 top-1 (raw pixels)",
-            f"≥ {_pct(TARGETS['fer2013'])}",
-            _pct(acc),
-            acc >= TARGETS["fer2013"],
-        )
-    )
+        rows.append(top1("int8 FER+ majority top-1", "ferplus", acc))
+        rows.append(top1("… stretch", "ferplus_stretch", acc))
+    rows.append(top1("int8 FER2013 top-1 (raw pixels)", "fer2013", int8["fer2013"]["accuracy"]))
     for key, c in checks.items():
         rows.append(
             (

@@ -29,3 +29,12 @@ def night_like(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -
         amp = rng.uniform(40, 140) * strength
         out[i] += amp * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sigma**2))
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def night_share(x: np.ndarray, share: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``x`` with the night look (:func:`night_like`) on a random ``share`` of its crops,
+    for training; and which crops got it (boolean (N,))."""
+    pick = rng.random(len(x)) < share
+    out = x.copy()
+    out[pick] = night_like(out[pick], rng)
+    return out, pick

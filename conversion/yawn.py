@@ -67,7 +67,7 @@ from conversion.common import (
     set_tf_threads,
 )
 from conversion.dataset import Split
-from conversion.night import night_like
+from conversion.night import night_like, night_share
 from conversion.paths import MODELS, REPO, fer2013_path, shared_dir
 from edge_monitor import mesh
 from edge_monitor.config import DetectorConfig, load_config
@@ -304,7 +304,7 @@ def mouth_crops(
     shift: float = 0.0,
     scale: float = 0.0,
     seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mouth crops of the frames ``rows`` that have a face (and a usable crop).
 
     Args:
@@ -315,14 +315,30 @@ def mouth_crops(
         own (unjittered) crop (M,).
     """
     rng = np.random.default_rng(seed)
+    return _gather_crops(
+        images,
+        faces,
+        rows,
+        size,
+        jitter,
+        lambda face: jitter_box(face, rng, shift, scale),
+        lambda img, box: mouth_pixels(img, box, size, region),
+    )
+
+
+def _gather_crops(
+    images, keys, rows, size, jitter, jittered, crop
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The crops ``crop(image, key)`` of the frames ``rows`` whose ``keys`` entry (face box or
+    landmarks) is not None, plus ``jitter`` crops each from ``jittered(key)``; as :func:`mouth_crops`."""
     xs, src, own = [], [], []
     for r in rows:
-        face = faces[r]
-        if face is None:
+        key = keys[r]
+        if key is None:
             continue
-        boxes = [face] + [jitter_box(face, rng, shift, scale) for _ in range(jitter)]
-        for i, box in enumerate(boxes):
-            pixels = mouth_pixels(images[r], box, size, region)
+        variants = [key] + [jittered(key) for _ in range(jitter)]
+        for i, v in enumerate(variants):
+            pixels = crop(images[r], v)
             if pixels is not None:
                 xs.append(pixels)
                 src.append(r)
@@ -413,21 +429,15 @@ def landmark_mouth_crops(
     """Like :func:`mouth_crops`, with the device's landmark-centred crop
     (:func:`edge_monitor.crops.mouth_patch`) and jittered landmarks instead of jittered boxes."""
     rng = np.random.default_rng(seed)
-    xs, src, own = [], [], []
-    for r in rows:
-        pts = points[r]
-        if pts is None:
-            continue
-        variants = [pts] + [jitter_points(pts, rng, shift, scale) for _ in range(jitter)]
-        for i, v in enumerate(variants):
-            pixels = mouth_patch(images[r], v, size)
-            if pixels is not None:
-                xs.append(pixels)
-                src.append(r)
-                own.append(i == 0)
-    w, h = size
-    x = np.stack(xs) if xs else np.zeros((0, h, w), np.uint8)
-    return x, np.asarray(src, np.int64), np.asarray(own, bool)
+    return _gather_crops(
+        images,
+        points,
+        rows,
+        size,
+        jitter,
+        lambda pts: jitter_points(pts, rng, shift, scale),
+        lambda img, pts: mouth_patch(img, pts, size),
+    )
 
 
 def fer_landmark_mouth_crops(
@@ -691,10 +701,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             else fer_mouth_crops(check_faces, size, region)
         )
     if args.night > 0:  # the night (NoIR) look on a share of the training crops
-        night_rng = np.random.default_rng(args.seed + 11)
-        pick = night_rng.random(len(x_train)) < args.night
-        x_train = x_train.copy()
-        x_train[pick] = night_like(x_train[pick], night_rng)
+        x_train, pick = night_share(x_train, args.night, np.random.default_rng(args.seed + 11))
         print(f"night look on {int(pick.sum())} of {len(x_train)} training crops")
 
     # Shift and scale come from the jittered face boxes, which cut real pixels instead of filling.

@@ -47,10 +47,7 @@ def _config_bounded_int(section: type, key: str):
     where = f"{section.__name__.removesuffix('Config').lower()}.{key}"
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        value = _int(text)
         if not lo <= value <= hi:
             raise argparse.ArgumentTypeError(
                 f"{text[:30]} is out of range, must be between {lo} and {hi} (as {where})"
@@ -60,11 +57,15 @@ def _config_bounded_int(section: type, key: str):
     return parse
 
 
-def _positive_int(text: str) -> int:
+def _int(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text[:30]} must be at least 1")
     return value

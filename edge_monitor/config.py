@@ -22,6 +22,7 @@ from edge_monitor.errors import (
     ConfigKeyError,
     ConfigRangeError,
     ConfigTypeError,
+    show_value,
 )
 from edge_monitor.yamlsafe import load_yaml, read_config_text
 
@@ -454,12 +455,6 @@ def _line(node: yaml.Node | None) -> str:
     return f" (line {node.start_mark.line + 1})" if node is not None else ""
 
 
-def _show(value: Any, limit: int = 60) -> str:
-    # A value in an error message is one short line, whatever the file held.
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _coerce(value: Any, tp: Any, path: str, node: yaml.Node | None, meta: dict) -> Any:
     where = _line(node)
     if tp is bool:
@@ -471,22 +466,24 @@ def _coerce(value: Any, tp: Any, path: str, node: yaml.Node | None, meta: dict) 
         if ok:
             value = float(value)
             if not math.isfinite(value):
-                raise ConfigRangeError(f"{path}: {_show(value)} is not a finite number{where}")
+                raise ConfigRangeError(f"{path}: {show_value(value)} is not a finite number{where}")
     elif tp is str:
         ok = isinstance(value, str)
     else:  # pragma: no cover - only the types above are used
         raise TypeError(tp)
     if not ok:
         raise ConfigTypeError(
-            f"{path}: {_show(value)} is {type(value).__name__}, expected {_type_name(tp)}{where}"
+            f"{path}: {show_value(value)} is {type(value).__name__}, expected {_type_name(tp)}{where}"
         )
     lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ConfigRangeError(
-            f"{path}: {_show(value)} is out of range, must be between {lo} and {hi}{where}"
+            f"{path}: {show_value(value)} is out of range, must be between {lo} and {hi}{where}"
         )
     if choices is not None and value not in choices:
-        raise ConfigRangeError(f"{path}: {_show(value)} is not one of {', '.join(map(str, choices))}{where}")
+        raise ConfigRangeError(
+            f"{path}: {show_value(value)} is not one of {', '.join(map(str, choices))}{where}"
+        )
     return value
 
 

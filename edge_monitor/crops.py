@@ -130,13 +130,11 @@ def levelled_patch(
 def eye_regions(points: np.ndarray) -> list[tuple[float, float, float]]:
     """(centre x, centre y, side) of the image-left and image-right eye squares, from the landmarks."""
     angle = eye_line_angle(points)
-    floor = EYE_PATCH_MIN_SIDE * float(
-        np.hypot(*(points[mesh.RIGHT_EYE[0], :2] - points[mesh.LEFT_EYE[0], :2]))
-    )
+    floor = EYE_PATCH_MIN_SIDE * mesh.eye_span(points)
     out = []
     for eye in (mesh.LEFT_EYE, mesh.RIGHT_EYE):
         a, b = points[eye[0], :2], points[eye[3], :2]
-        width = float(np.hypot(*(b - a)))
+        width = mesh.distance(points, eye[0], eye[3])
         down = -EYE_PATCH_UP * width
         cx, cy = (a + b) / 2.0
         out.append((cx - np.sin(angle) * down, cy + np.cos(angle) * down, max(EYE_PATCH_SIDE * width, floor)))
@@ -165,7 +163,7 @@ def eye_patches(gray: np.ndarray, points: np.ndarray, size: tuple[int, int] = (2
 def mouth_region(points: np.ndarray) -> tuple[float, float, float, float]:
     """(centre x, centre y, width, height) of the mouth region, from the landmarks."""
     angle = eye_line_angle(points)
-    scale = float(np.hypot(*(points[mesh.RIGHT_EYE[0], :2] - points[mesh.LEFT_EYE[0], :2])))
+    scale = mesh.eye_span(points)
     cx, cy = (points[mesh.MOUTH_CORNERS[0], :2] + points[mesh.MOUTH_CORNERS[1], :2]) / 2.0
     down = MOUTH_PATCH_DOWN * scale
     return (

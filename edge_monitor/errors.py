@@ -132,3 +132,9 @@ class DatasetError(EdgeMonitorError, ValueError):
     """A training or evaluation dataset is missing or malformed (used by ``conversion``)."""
 
     exit_code = 50
+
+
+def show_value(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a value in an error message is one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

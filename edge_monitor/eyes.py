@@ -15,6 +15,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from edge_monitor import mesh
 from edge_monitor.config import Config, EyesConfig
 from edge_monitor.crops import crop, eye_patches, resize_to
 from edge_monitor.errors import ModelFormatError, ModelMismatchError
@@ -240,9 +241,6 @@ def load_eye_estimator(cfg: Config) -> EyeStateEstimator:
 # sunglass lens (large lenses reach 1.2 sides down), above the mouth.
 CHEEK_DROP = 1.6
 
-# MediaPipe face-mesh indices of the eye corners (image-left eye first: outer, inner).
-EYE_CORNERS = ((33, 133), (362, 263))
-
 
 def landmark_eye_boxes(points: np.ndarray) -> tuple[FaceBox, FaceBox]:
     """Squares centred on each eye's corners, one eye width on a side, image-left eye first.
@@ -251,10 +249,10 @@ def landmark_eye_boxes(points: np.ndarray) -> tuple[FaceBox, FaceBox]:
         points: (468, 2) landmark positions in frame pixels (MediaPipe mesh order).
     """
     boxes = []
-    for a, b in EYE_CORNERS:
-        (x0, y0), (x1, y1) = points[a], points[b]
-        side = max(1.0, float(np.hypot(x1 - x0, y1 - y0)))
-        cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    for eye in (mesh.LEFT_EYE, mesh.RIGHT_EYE):
+        a, b = eye[0], eye[3]  # the outer and inner corners
+        side = max(1.0, mesh.distance(points, a, b))
+        cx, cy = (points[a, :2] + points[b, :2]) / 2.0
         boxes.append(FaceBox(round(cx - side / 2.0), round(cy - side / 2.0), round(side), round(side)))
     return boxes[0], boxes[1]
 

@@ -39,6 +39,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge_monitor import mesh
 from edge_monitor.config import Config, LandmarksConfig
 from edge_monitor.errors import ModelMismatchError
 from edge_monitor.inference import build_interpreter
@@ -66,22 +67,20 @@ FACE_3D = np.array(
 )
 
 
-def _dist(points: np.ndarray, a: int, b: int) -> float:
-    return float(np.hypot(*(points[a, :2] - points[b, :2])))
-
-
 def eye_aspect_ratio(points: np.ndarray, eye: tuple[int, ...]) -> float:
     """EAR of one eye: (|p2-p6| + |p3-p5|) / (2 |p1-p4|); about 0.25-0.35 open, under 0.15 closed."""
     p1, p2, p3, p4, p5, p6 = eye
-    width = _dist(points, p1, p4)
-    return (_dist(points, p2, p6) + _dist(points, p3, p5)) / (2.0 * width) if width > 0 else 0.0
+    width = mesh.distance(points, p1, p4)
+    return (
+        (mesh.distance(points, p2, p6) + mesh.distance(points, p3, p5)) / (2.0 * width) if width > 0 else 0.0
+    )
 
 
 def mouth_ratios(points: np.ndarray) -> tuple[float, float]:
     """(inner-lip opening over mouth width, mouth width over outer-eye-corner distance)."""
-    width = _dist(points, *MOUTH_CORNERS)
-    eyes = _dist(points, LEFT_EYE[0], RIGHT_EYE[0])
-    opening = float(np.mean([_dist(points, a, b) for a, b in INNER_LIPS]))
+    width = mesh.distance(points, *MOUTH_CORNERS)
+    eyes = mesh.eye_span(points)
+    opening = float(np.mean([mesh.distance(points, a, b) for a, b in INNER_LIPS]))
     return (opening / width if width > 0 else 0.0, width / eyes if eyes > 0 else 0.0)
 
 

@@ -1,7 +1,11 @@
-"""Indices into MediaPipe's 468-point face mesh used by edge-monitor (data only, no code).
+"""Indices into MediaPipe's 468-point face mesh used by edge-monitor, and distances between them.
 
 The image-left eye is the driver's right eye (a camera facing the driver, image not mirrored).
 """
+
+from __future__ import annotations
+
+import numpy as np
 
 POINTS = 468
 # Eye-aspect-ratio order: p1 outer corner, p2/p3 upper lid, p4 inner corner, p5/p6 lower lid;
@@ -37,3 +41,13 @@ INNER_LIP_CONTOUR = (
     88,
     95,
 )
+
+
+def distance(points: np.ndarray, a: int, b: int) -> float:
+    """Distance in pixels between mesh points ``a`` and ``b`` of ``points`` (468, 2+)."""
+    return float(np.hypot(*(points[a, :2] - points[b, :2])))
+
+
+def eye_span(points: np.ndarray) -> float:
+    """Distance between the two outer eye corners: the face's scale in the frame."""
+    return distance(points, LEFT_EYE[0], RIGHT_EYE[0])

@@ -11,15 +11,15 @@ import math
 from pathlib import Path
 from typing import Any
 
-from edge_monitor.errors import ModelFormatError
+from edge_monitor.errors import ModelFormatError, show_value
 
 MAX_INPUT_PX = 4096
 
 
 def _bad(path: Path, field: str, value: Any, why: str) -> ModelFormatError:
-    shown = repr(value)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return ModelFormatError(f"model metadata {path}: {field} {shown} {why}; regenerate it with conversion")
+    return ModelFormatError(
+        f"model metadata {path}: {field} {show_value(value)} {why}; regenerate it with conversion"
+    )
 
 
 def check_values(raw: dict, path: Path) -> None:

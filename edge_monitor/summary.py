@@ -72,11 +72,6 @@ class RunSummary:
         """Percentage of frames with the face detected and the head within range of straight-ahead."""
         return 100.0 * self.attentive_frames / self.frames if self.frames else 0.0
 
-    @property
-    def calibration_state(self) -> str:
-        """``calibrated``, ``calibrating``, or ``off`` (no landmark decisions ran)."""
-        return self.baseline.state if self.baseline is not None else "off"
-
     def event(self, wall_s: float, stopped_by: str, extra: dict | None = None) -> Event:
         """The ``summary`` event.
 

@@ -68,6 +68,11 @@ class Case:
     kw: dict = field(default_factory=dict)  # extra options of run_process
 
 
+def hostile_yaml(args, code: int, needle: str, setup=None, **kw) -> Case:
+    """A hostile-YAML row: its own process, under the memory cap, checked against the time and RSS bounds."""
+    return Case(args, code, needle, process=True, setup=setup, kw={"limit_as": YAML_LIMIT_AS, **kw})
+
+
 def in_process(args: list[str], capsys) -> Run:
     try:
         code = main([str(a) for a in args])
@@ -373,41 +378,32 @@ CASES: dict[str, Case] = {
         "not a Haar cascade",
     ),
     # 6: hostile YAML is refused fast and small (own process: time and memory bounds)
-    "6 YAML nested 600 deep": Case(
+    "6 YAML nested 600 deep": hostile_yaml(
         lambda d: run_args(d, "--config", config(d, deep_nesting())),
         15,
         "nested more than 32",
-        process=True,
-        kw={"limit_as": YAML_LIMIT_AS},
     ),
-    "6 YAML alias bomb in source.fps": Case(
+    "6 YAML alias bomb in source.fps": hostile_yaml(
         lambda d: run_args(d, "--config", config(d, alias_bomb())),
         15,
         "aliases",
-        process=True,
-        kw={"limit_as": YAML_LIMIT_AS},
     ),
-    "6 --config /dev/zero": Case(
+    "6 --config /dev/zero": hostile_yaml(
         lambda d: run_args(d, "--config", "/dev/zero"),
         10,
         "character device",
-        process=True,
-        kw={"limit_as": YAML_LIMIT_AS},
     ),
-    "6 --config is a FIFO": Case(
+    "6 --config is a FIFO": hostile_yaml(
         lambda d: run_args(d, "--config", d / "fifo"),
         10,
         "a FIFO",
-        process=True,
         setup=lambda d: os.mkfifo(d / "fifo"),
-        kw={"limit_as": YAML_LIMIT_AS, "timeout": 10},
+        timeout=10,
     ),
-    "6 --config of 2 MB": Case(
+    "6 --config of 2 MB": hostile_yaml(
         lambda d: run_args(d, "--config", config(d, "#" + "x" * 2_000_000 + "\n")),
         15,
         "larger than",
-        process=True,
-        kw={"limit_as": YAML_LIMIT_AS},
     ),
     # 7: duplicate keys name both lines
     "7 duplicate key in a section": Case(

@@ -281,28 +281,24 @@ def test_wrong_credentials_one_line_and_the_events_wait(tmp_path, clip):
     subprocess.run([passwd, "-b", "-c", str(folder / "passwd"), "car-1", "right"], check=True, timeout=30)
     broker = Broker(folder, extra=f"password_file {folder / 'passwd'}\n", anonymous=False).start()
     try:
-        (tmp_path / "wrong").write_text("wrong\n")
-        (tmp_path / "right").write_text("right\n")
-        bad = run_cli(
-            tmp_path,
-            clip(CLIP),
-            "--mqtt",
-            broker.url,
-            username="car-1",
-            password_file=str(tmp_path / "wrong"),
-        )
+
+        def attempt(secret):
+            (tmp_path / secret).write_text(secret + "\n")
+            return run_cli(
+                tmp_path,
+                clip(CLIP),
+                "--mqtt",
+                broker.url,
+                username="car-1",
+                password_file=str(tmp_path / secret),
+            )
+
+        bad = attempt("wrong")
         assert bad.returncode == 0, bad.stderr
         (line,) = fleet_lines(bad.stderr)
         assert "refused" in line and "fleet.password_file" in line
         assert read_events(tmp_path / "e.jsonl")[-1]["fleet"]["published"] == 0
-        good = run_cli(
-            tmp_path,
-            clip(CLIP),
-            "--mqtt",
-            broker.url,
-            username="car-1",
-            password_file=str(tmp_path / "right"),
-        )
+        good = attempt("right")
         assert good.returncode == 0 and not fleet_lines(good.stderr), good.stderr
         records = read_events(tmp_path / "e.jsonl")
         assert records[-1]["fleet"]["published"] >= len(records) // 2  # the first run's events too

@@ -40,9 +40,7 @@ def test_summary_counts_time_per_emotion_and_face_frames():
 
 
 def test_summary_reports_attentive_time_hidden_eyes_and_the_calibrated_levels():
-    import dataclasses
-
-    from edge_monitor.types import Baseline, DriverState
+    from edge_monitor.types import Baseline
 
     calibrating = Baseline(False, 0.25, 0.05, 0.8, 0.0, 0.0, learnt_s=1.0)
     calibrated = Baseline(True, 0.31, 0.02, 0.74, 8.5, -3.0, learnt_s=5.0)
@@ -110,10 +108,8 @@ def test_progress_bar_counts_frames_and_clears_for_events():
 
 
 def test_status_line_says_calibrating_and_sunglasses():
-    import dataclasses
-
     from edge_monitor.service import status_line
-    from edge_monitor.types import Baseline, DriverState
+    from edge_monitor.types import Baseline
 
     r = result(0)
     assert status_line(r, 12.0) == "12.0 fps, level ok, emotion happy"  # no landmark decisions

@@ -41,6 +41,11 @@ CREATE INDEX IF NOT EXISTS outbox_drop ON outbox (priority, seq);
 PRIORITY_KINDS = frozenset({"alert"}) | URGENT_KINDS  # alerts, sleep and unresponsive: fsync-ed, dropped last
 
 
+def _totals(db: sqlite3.Connection) -> tuple[int, int]:
+    """The queued payloads' total size and count, read from the file."""
+    return db.execute("SELECT COALESCE(SUM(LENGTH(payload)), 0), COUNT(*) FROM outbox").fetchone()
+
+
 @dataclass(frozen=True)
 class Pending:
     """One queued event.
@@ -86,9 +91,7 @@ class Outbox:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = self._db()
             db.executescript(_SCHEMA)
-            self._size, self._count = db.execute(
-                "SELECT COALESCE(SUM(LENGTH(payload)), 0), COUNT(*) FROM outbox"
-            ).fetchone()
+            self._size, self._count = _totals(db)
         except (OSError, sqlite3.Error) as exc:
             self.close()
             raise OutputError(
@@ -148,9 +151,7 @@ class Outbox:
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
-                self._size, self._count = db.execute(
-                    "SELECT COALESCE(SUM(LENGTH(payload)), 0), COUNT(*) FROM outbox"
-                ).fetchone()
+                self._size, self._count = _totals(db)
                 raise
             finally:
                 if priority:

@@ -50,15 +50,10 @@ def draw_geometry(out: np.ndarray, result: StepResult, thickness: int) -> None:
         return
     pts = np.asarray(g.points, np.float32)
     eye_colour = {"open": _GREEN, "closed": _RED}.get(result.eye_state, _AMBER)
-    for contour in EYE_CONTOURS:
-        cv2.polylines(
-            out, [np.round(pts[list(contour)]).astype(np.int32)], True, eye_colour, thickness, cv2.LINE_AA
-        )
     mouth_colour = _RED if result.mouth_wide else _WHITE
-    for contour in (OUTER_LIPS, INNER_LIPS):
-        cv2.polylines(
-            out, [np.round(pts[list(contour)]).astype(np.int32)], True, mouth_colour, thickness, cv2.LINE_AA
-        )
+    for contours, colour in ((EYE_CONTOURS, eye_colour), ((OUTER_LIPS, INNER_LIPS), mouth_colour)):
+        loops = [np.round(pts[list(c)]).astype(np.int32) for c in contours]
+        cv2.polylines(out, loops, True, colour, thickness, cv2.LINE_AA)
     # Head-pose axis: the face's forward direction projected on the image, scaled by the eye span.
     span = float(np.hypot(*(pts[EYE_CONTOURS[1][0]] - pts[EYE_CONTOURS[0][0]])))
     yaw, pitch = math.radians(g.yaw_deg), math.radians(g.pitch_deg)

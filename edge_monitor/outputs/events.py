@@ -85,8 +85,8 @@ class EventLog:
         self._fh: TextIO | None = None
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open_log(self._path)
-        except NotAnEventLogError:
+            self._open()
+        except NotAnEventLogError:  # an OutputError, so an OSError too: pass it on unwrapped
             raise
         except OSError as e:
             raise OutputError(

@@ -45,6 +45,11 @@ def _require_matplotlib():
     return plt
 
 
+def _note(ax, text: str) -> None:
+    """A grey note in the middle of a panel that has nothing to plot."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#777", fontsize=9)
+
+
 class TimelineSink(Sink):
     """Records per-frame state and draws the timeline PNG when closed.
 
@@ -145,20 +150,12 @@ class TimelineSink(Sink):
             t1 = t[i + 1] if i + 1 < len(t) else t[i]
             ax_pose.axvspan(t[i], t1, color="#ff7f0e", alpha=0.2, lw=0)
         ax_pose.set_ylabel("head pose\n(deg)")
+        has_landmarks = np.isfinite(geo).any()
         for ax in (ax_ear, ax_mouth, ax_pose):
-            if not np.isfinite(geo).any():
-                ax.text(
-                    0.5,
-                    0.5,
-                    "no face landmarks",
-                    transform=ax.transAxes,
-                    ha="center",
-                    va="center",
-                    color="#777",
-                    fontsize=9,
-                )
-            else:
+            if has_landmarks:
                 ax.legend(fontsize=7, loc="upper right", frameon=False, ncol=2)
+            else:
+                _note(ax, "no face landmarks")
 
     def draw(self) -> None:
         """Write the figure."""
@@ -185,16 +182,7 @@ class TimelineSink(Sink):
         ax_perclos.plot(t, self._perclos, color="#9467bd", lw=1.4)
         ax_perclos.set_ylabel("PERCLOS")
         if not np.isfinite(self._perclos).any():  # short runs: PERCLOS needs enough of its window
-            ax_perclos.text(
-                0.5,
-                0.5,
-                "not enough observed time yet for PERCLOS (fatigue.perclos_min_coverage)",
-                transform=ax_perclos.transAxes,
-                ha="center",
-                va="center",
-                color="#777",
-                fontsize=9,
-            )
+            _note(ax_perclos, "not enough observed time yet for PERCLOS (fatigue.perclos_min_coverage)")
         ax_perclos.set_ylim(
             0, max(0.3, np.nanmax(self._perclos) * 1.1) if np.isfinite(self._perclos).any() else 0.3
         )
