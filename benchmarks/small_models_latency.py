@@ -54,7 +54,7 @@ def mouth_crops(n: int) -> np.ndarray:
         out = []
         for start in range(0, len(frames), 50):
             images = yawn.read_frames(frames.take(np.arange(start, min(start + 50, len(frames)))))
-            faces = yawn.detect_faces(images, HaarFaceDetector(cfg), HaarFaceDetector.turned(cfg))
+            faces = yawn.find_faces(images, HaarFaceDetector(cfg), HaarFaceDetector.turned(cfg))[0]
             for img, face in zip(images, faces, strict=True):
                 crop = est.mouth_pixels(img, face) if face is not None else None
                 if crop is not None:
