@@ -316,10 +316,10 @@ def part_baseline(clips: list[Path], threads_mode: str) -> dict:
     if threads_mode == "one":
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-    from conversion.baselines import fetch_mini_xception, mini_xception_metadata
+    from conversion.baselines import mini_xception_metadata, mini_xception_path
 
     meta = mini_xception_metadata()
-    model = tf.keras.models.load_model(fetch_mini_xception(), compile=False)
+    model = tf.keras.models.load_model(mini_xception_path(), compile=False)
     cascade = cv2.CascadeClassifier(str(cascade_path(Config().detector.cascade)))
     model(np.zeros((1, meta.input_height, meta.input_width, 1), np.float32), training=False)  # warm-up
     rss_loaded = _rss_mb()

@@ -21,6 +21,7 @@ import numpy as np
 from conversion import metrics
 from conversion.common import BestWeights, class_weights, compile_cosine
 from conversion.dataset import Split
+from conversion.int8 import convert_int8, representative_images
 from conversion.paths import MODELS, REPO
 from edge_monitor.crops import model_input
 from edge_monitor.errors import DatasetError
@@ -147,12 +148,10 @@ def fit_cnn(net: Network, train: Split, val: Split | None, args, seed: int, log:
 
 def to_int8(model, pool: Split, n: int, seed: int, meta: ModelMetadata) -> bytes:
     """The int8 flatbuffer of ``model``, calibrated on ``n`` images of ``pool`` (an equal share per class)."""
-    from conversion.quantize import convert_int8, representative_images
-
     return convert_int8(model, model_input(representative_images(pool, n, seed), meta))
 
 
-def device_classifier(flat: bytes, out_model: Path, meta: ModelMetadata):
+def device_classifier(flat: bytes, out_model: Path, meta: ModelMetadata, threads: int = 1):
     """The int8 model written beside ``out_model`` (``.tflite.tmp``) and loaded by the device's
     runtime, for verification before it replaces anything; returns (classifier, temporary path)."""
     from edge_monitor.inference import TfliteClassifier
@@ -160,7 +159,7 @@ def device_classifier(flat: bytes, out_model: Path, meta: ModelMetadata):
     out_model.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_model.with_suffix(".tflite.tmp")
     tmp.write_bytes(flat)
-    return TfliteClassifier(tmp, meta, threads=1), tmp
+    return TfliteClassifier(tmp, meta, threads=threads), tmp
 
 
 def predict_device(clf, images: np.ndarray) -> np.ndarray:

