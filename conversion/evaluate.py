@@ -197,17 +197,16 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _test_split(args: argparse.Namespace) -> tuple[Split, np.ndarray, np.ndarray | None]:
-    """The split evaluated (a random ``--limit`` of it), its rows, and their FER+ majority labels
-    (-1: none; None: no FER+ labels for ``--data``, said on stderr)."""
-    split, rows = load_fer2013(args.data).part(args.split, args.limit, seed=0)
+def _ferplus(args: argparse.Namespace, rows: np.ndarray) -> np.ndarray | None:
+    """FER+ majority labels of the evaluated rows (-1: none; None: no FER+ labels for ``--data``,
+    said on stderr)."""
     ferplus = majority_labels(args.ferplus, args.data, args.split, rows)
     if ferplus is None:
         print(
             f"note: no FER+ labels for {args.data} ({args.ferplus}); the FER+ protocol is left out",
             file=sys.stderr,
         )
-    return split, rows, ferplus
+    return ferplus
 
 
 def _predict_all(cands: list[Candidate], split: Split, flip_tta: bool, out: Path) -> tuple[dict, dict]:
@@ -266,8 +265,9 @@ def _curves(keras_path: Path | None, out: Path) -> str | None:
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Run every model on the split; write the outputs; return what goes into ``evaluation.json``."""
     tflite = model_paths(args)
-    split, rows, ferplus = _test_split(args)
+    split, rows = load_fer2013(args.data).part(args.split, args.limit, seed=0)
     cands = candidates(args, tflite)
+    ferplus = _ferplus(args, rows)
     out: Path = args.out
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -233,7 +233,12 @@ def test_cross_validation_writes_its_report_and_no_model(cew, tmp_path):
     cv = json.loads((report / "cv.json").read_text())
     assert cv["folds"] == 2 and cv["images"] == 400 and sum(f["images"] for f in cv["per_fold"]) == 400
     for kind in ("plain", "flip_average"):
-        assert 0.0 <= cv["pooled"][kind]["per_image"] <= 1.0 and cv["pooled"][kind]["photos"] > 0
+        # Pooled over the folds: every image counted once, so the folds' accuracies weighted by size.
+        weighted = sum(f["images"] * f[kind]["per_image"] for f in cv["per_fold"]) / 400
+        assert cv["pooled"][kind]["per_image"] == pytest.approx(weighted)
+        assert cv["pooled"][kind]["photos"] == len(
+            np.unique(eyes_cv.pool_without_test(eye_data.load_cew(cew), 7, 400).group)
+        )
     assert sorted(p.name for p in (report / "cv").iterdir()) == ["history_fold0.csv", "history_fold1.csv"]
 
 
