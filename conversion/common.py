@@ -1,4 +1,4 @@
-"""What the training commands (emotion, eyes, yawn) share: entry point, threads, weights, checks."""
+"""What the training commands (emotion, eyes, yawn) share: entry point, threads, metadata, weights, checks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,30 @@ from typing import Any
 import numpy as np
 
 from edge_monitor.errors import EdgeMonitorError
+from edge_monitor.metadata import ModelMetadata
+
+
+def grey_metadata(
+    name: str,
+    labels: tuple[str, ...],
+    size: tuple[int, int],
+    extra: dict[str, Any],
+    scale: float = 1.0 / 127.5,
+    **fields: Any,
+) -> ModelMetadata:
+    """Metadata of a grey-crop model of ``size`` (width, height): pixels become ``x * scale - 1``
+    (the trained models' ``[-1, 1]``); ``fields`` sets the rest (e.g. ``contrast``)."""
+    return ModelMetadata(
+        name=name,
+        labels=labels,
+        input_width=size[0],
+        input_height=size[1],
+        colour="gray",
+        scale=scale,
+        offset=-1.0,
+        extra=dict(extra),
+        **fields,
+    )
 
 
 def run_main(run: Callable[[Any], Any], args: Any) -> int:

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import zipfile
 import zlib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from conversion.common import grey_metadata
 from conversion.dataset import Split
 from conversion.night import night_like
 from conversion.paths import shared_dir
 from conversion.skeleton import (
     Network,
+    Rows,
     check_fractions,
     checked_split,
     default_reports,
@@ -52,7 +54,7 @@ def eye_recipe(args) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class EyeData:
+class EyeData(Rows):
     """CEW: patches (N, 24, 24) uint8, labels (N,) int64 (0 closed, 1 open), side, group, name."""
 
     x: np.ndarray
@@ -60,13 +62,6 @@ class EyeData:
     side: np.ndarray
     group: np.ndarray
     name: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.y.shape[0])
-
-    def take(self, idx: np.ndarray) -> EyeData:
-        """The rows ``idx``."""
-        return EyeData(*(getattr(self, f.name)[idx] for f in fields(self)))
 
     def split(self) -> Split:
         """Images and labels only (what ``conversion.quantize`` works on)."""
@@ -138,16 +133,7 @@ def subset(data: EyeData, n: int, seed: int) -> EyeData:
 
 def eye_metadata(**extra: Any) -> ModelMetadata:
     """Metadata of the eye-state model: labels in output order and the normalisation, fixed here."""
-    return ModelMetadata(
-        name="eye_state",
-        labels=EYE_LABELS,
-        input_width=EYE_SIZE,
-        input_height=EYE_SIZE,
-        colour="gray",
-        scale=1.0 / 127.5,
-        offset=-1.0,
-        extra=dict(extra),
-    )
+    return grey_metadata("eye_state", EYE_LABELS, (EYE_SIZE, EYE_SIZE), extra)
 
 
 def face_accuracy(p_closed: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[float, int]:

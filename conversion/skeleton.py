@@ -9,6 +9,7 @@ need it, so the data and report helpers run on a device-only install.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -75,6 +76,21 @@ def random_rows(n_rows: int, n: int, seed: int) -> np.ndarray | None:
     if n <= 0 or n >= n_rows:
         return None
     return np.sort(np.random.default_rng(seed).permutation(n_rows)[:n])
+
+
+class Rows:
+    """For a frozen dataclass of per-row arrays (``y`` among them): its length and a row subset
+    (fields that are not arrays, such as a folder, are kept as they are)."""
+
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def take(self, idx: np.ndarray):
+        """The rows ``idx``."""
+        rows = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return dataclasses.replace(self, **{k: v[idx] for k, v in rows.items() if isinstance(v, np.ndarray)})
 
 
 def one_hot(y: np.ndarray, k: int) -> np.ndarray:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conversion.common import class_weights, compile_cosine, run_main, set_tf_threads
+from conversion.common import class_weights, compile_cosine, grey_metadata, run_main, set_tf_threads
 from conversion.dataset import FER_CLASSES, FER_SIZE, clean_mask, load_fer2013
 from conversion.ferplus import load_ferplus
 from conversion.paths import fer2013_path, ferplus_path
@@ -103,17 +103,7 @@ def contrast_arg(text: str) -> Contrast:
 
 def emotion_metadata(contrast: Contrast | str = "none", **extra) -> ModelMetadata:
     """Metadata of the emotion model: the normalisation is fixed here, once."""
-    return ModelMetadata(
-        name="emotion",
-        labels=FER_CLASSES,
-        input_width=FER_SIZE,
-        input_height=FER_SIZE,
-        colour="gray",
-        scale=1.0 / 127.5,
-        offset=-1.0,
-        contrast=contrast,
-        extra=dict(extra),
-    )
+    return grey_metadata("emotion", FER_CLASSES, (FER_SIZE, FER_SIZE), extra, contrast=contrast)
 
 
 def training_targets(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:

@@ -17,8 +17,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from conversion.common import grey_metadata
 from conversion.paths import shared_dir
-from conversion.skeleton import SPLIT_NAMES, check_fractions, checked_split, random_rows
+from conversion.skeleton import SPLIT_NAMES, Rows, check_fractions, checked_split, random_rows
 from edge_monitor.config import DetectorConfig, load_config
 from edge_monitor.errors import DatasetError
 from edge_monitor.faces import HaarFaceDetector, find_face
@@ -55,20 +56,14 @@ def dataset_detector(base: DetectorConfig | None = None) -> DetectorConfig:
 
 
 @dataclass(frozen=True)
-class YawnFrames:
-    """The frame index: relative paths (N,), labels (N,) int64 (0 no_yawn, 1 yawn), groups (N,)."""
+class YawnFrames(Rows):
+    """The frame index under ``root``: relative paths (N,), labels (N,) int64 (0 no_yawn, 1 yawn),
+    groups (N,)."""
 
     root: Path
     path: np.ndarray
     y: np.ndarray
     group: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.y.shape[0])
-
-    def take(self, idx: np.ndarray) -> YawnFrames:
-        """The rows ``idx``."""
-        return YawnFrames(self.root, self.path[idx], self.y[idx], self.group[idx])
 
 
 def load_index(root: str | Path) -> YawnFrames:
@@ -208,16 +203,7 @@ def fer_negatives(path: Path, split: str, n: int, seed: int) -> np.ndarray:
 
 def yawn_metadata(size: tuple[int, int], region: MouthRegion, **extra: Any) -> ModelMetadata:
     """Metadata of the yawn model: labels, input size, normalisation and the mouth region."""
-    return ModelMetadata(
-        name="yawn",
-        labels=YAWN_LABELS,
-        input_width=size[0],
-        input_height=size[1],
-        colour="gray",
-        scale=1.0 / 127.5,
-        offset=-1.0,
-        extra={"mouth_region": region.to_dict(), **extra},
-    )
+    return grey_metadata("yawn", YAWN_LABELS, size, {"mouth_region": region.to_dict(), **extra})
 
 
 def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
