@@ -159,6 +159,32 @@ def _measure(clf, model, part: EyeData, seed: int) -> dict[str, Any]:
     }
 
 
+def _metadata(args: argparse.Namespace, sizes: dict, run_info: dict[str, Any]):
+    return eye_metadata(
+        dataset="CEW (Closed Eyes In The Wild, Song et al. 2014), split by source photo",
+        split={"by": "group", "fractions": list(DEFAULT_FRACTIONS), "seed": args.seed, **sizes},
+        fit_on=["train"],
+        seed=args.seed,
+        recipe=eye_recipe(args),
+        params=run_info["params"],
+        train_seconds=run_info["train_seconds"],
+        epochs_run=args.epochs,
+        members=run_info["members"],
+        cpu_count=os.cpu_count(),
+        threads=args.threads or os.cpu_count(),
+    )
+
+
+def _metrics(checks: dict, calib_n: int, file_bytes: int) -> dict[str, Any]:
+    return {
+        "test_accuracy": checks["test"]["int8_accuracy"],
+        **checks,
+        "float_int8_agreement": checks["test"]["top1_agreement"],
+        "calibration_images": calib_n,
+        "file_bytes": file_bytes,
+    }
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Train, select, quantize, verify, evaluate and write everything; returns the test numbers."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -188,29 +214,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     probs = checks["test"].pop("probs")
     checks["val"].pop("probs")
     test = checks["test"]
-    out_meta = eye_metadata(
-        dataset="CEW (Closed Eyes In The Wild, Song et al. 2014), split by source photo",
-        split={"by": "group", "fractions": list(DEFAULT_FRACTIONS), "seed": args.seed, **sizes},
-        fit_on=["train"],
-        seed=args.seed,
-        recipe=eye_recipe(args),
-        params=int(model.count_params()),
-        train_seconds=round(train_seconds, 1),
-        epochs_run=args.epochs,
-        members=[member],
-        cpu_count=os.cpu_count(),
-        threads=args.threads or os.cpu_count(),
-    )
-    out_meta = replace(
-        out_meta,
-        metrics={
-            "test_accuracy": test["int8_accuracy"],
-            **checks,
-            "float_int8_agreement": test["top1_agreement"],
-            "calibration_images": calib_n,
-            "file_bytes": len(flat),
-        },
-    )
+    run_info = {
+        "params": int(model.count_params()),
+        "train_seconds": round(train_seconds, 1),
+        "members": [member],
+    }
+    out_meta = replace(_metadata(args, sizes, run_info), metrics=_metrics(checks, calib_n, len(flat)))
     skeleton.publish(tmp, args.out_model, out_meta)
     title = "eye_state int8 · CEW group-held-out test"
     skeleton.write_evaluation(reports, args.out_model, out_meta, test_d.y, probs, title)

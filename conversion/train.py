@@ -215,12 +215,24 @@ def _callbacks(args: argparse.Namespace, out: Path, best_val: float, earlier: di
     ]
 
 
+def _datasets(args: argparse.Namespace, x_train, t_train, x_val, t_val):
+    """Training batches (class-weighted, augmented: flip, shift, rotation, zoom, erasing) and the
+    selection set, both through the device's preprocessing."""
+    from conversion.augment import make_augmenter
+
+    meta = emotion_metadata(args.contrast)
+    weights = class_weights(t_train.argmax(1), len(FER_CLASSES), args.class_weight_power)
+    augment = make_augmenter(erase_prob=args.erase_prob, seed=args.seed)
+    x, w = model_input(x_train, meta), weights[t_train.argmax(1)]
+    train_ds = tf_dataset(x, t_train, w, args.batch_size, args.seed, augment, parallel=True)
+    ones = np.ones(len(t_val), np.float32)
+    return train_ds, tf_dataset(model_input(x_val, meta), t_val, ones, 256, args.seed, shuffle=False)
+
+
 def train(args: argparse.Namespace) -> Path:
     """Run the recipe; returns the path of the best checkpoint."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
-
-    from conversion.augment import make_augmenter
 
     set_tf_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
@@ -231,16 +243,7 @@ def train(args: argparse.Namespace) -> Path:
         f"train {len(t_train)} images on {args.labels} labels (removed {clean_stats}),"
         f" contrast {args.contrast}, select on public_test {len(t_val)}"
     )
-    meta = emotion_metadata(args.contrast)
-    weights = class_weights(t_train.argmax(1), len(FER_CLASSES), args.class_weight_power)
-    augment = make_augmenter(erase_prob=args.erase_prob, seed=args.seed)
-    x = model_input(x_train, meta)
-    train_ds = tf_dataset(
-        x, t_train, weights[t_train.argmax(1)], args.batch_size, args.seed, augment, parallel=True
-    )
-    val_ds = tf_dataset(
-        model_input(x_val, meta), t_val, np.ones(len(t_val), np.float32), 256, args.seed, shuffle=False
-    )
+    train_ds, val_ds = _datasets(args, x_train, t_train, x_val, t_val)
     model, initial_epoch, best_val = _model(args, out, int(np.ceil(len(t_train) / args.batch_size)))
     model.summary(print_fn=lambda s, **_: print(s))
     timing_path = out / "timing.json"

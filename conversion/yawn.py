@@ -29,7 +29,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ from conversion.common import add_cnn_recipe_args, compare_float_int8, run_main,
 from conversion.dataset import Split
 from conversion.night import night_like, night_share
 from conversion.paths import MODELS, fer2013_path
-from conversion.yawn_crops import face_points, fer_landmark_mouth_crops, landmark_mouth_crops
+from conversion.yawn_crops import Prepared, face_points, fer_landmark_mouth_crops, prepare
 from conversion.yawn_data import (
     DATASET_DETECTOR,
     DEFAULT_FRACTIONS,
@@ -140,74 +139,6 @@ def _add_crop_args(p: argparse.ArgumentParser) -> None:
         "--brightness", type=float, default=0.2, help="augmentation: brightness (normalised units)"
     )
     p.add_argument("--contrast", type=float, default=0.3, help="augmentation: contrast factor range 1 ± this")
-
-
-@dataclass
-class Prepared:
-    """The frames with their faces, landmarks, split and mouth crops (``(x, frame row, own)`` per split)."""
-
-    frames: YawnFrames
-    images: list[np.ndarray]
-    faces: list
-    frontal: list[bool]
-    idx: dict[str, np.ndarray]
-    crops: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
-    landmarker: Any
-    detect_seconds: float
-
-    def sizes(self) -> dict[str, dict[str, int]]:
-        """Frames, groups, yawns, faces (turned) and faceless frames per split."""
-        return {k: _sizes(self, v) for k, v in self.idx.items()}
-
-
-def _sizes(data: Prepared, rows: np.ndarray) -> dict[str, int]:
-    with_face = np.array([data.faces[r] is not None for r in rows], bool)
-    turned = np.array([data.faces[r] is not None and not data.frontal[r] for r in rows], bool)
-    y = data.frames.y[rows]
-    return {
-        "frames": len(rows),
-        "groups": len(np.unique(data.frames.group[rows])),
-        "yawn": int(y.sum()),
-        "with_face": int(with_face.sum()),
-        "turned": int(turned.sum()),
-        "faceless": int((~with_face).sum()),
-        "faceless_yawn": int(((~with_face) & (y == 1)).sum()),
-    }
-
-
-def prepare(frames: YawnFrames, args: argparse.Namespace, size: tuple[int, int]) -> Prepared:
-    """Read the frames, find the faces (the device's default detector, any pose), split by group,
-    compute the landmarks and cut the mouth crops (``--jitter`` extra ones per training frame)."""
-    from edge_monitor.faces import build_detectors
-    from edge_monitor.landmarks import load_landmarker
-
-    images = read_frames(frames)
-    t0 = time.monotonic()
-    faces, frontal = find_faces(images, *build_detectors(load_config().detector))
-    detect_seconds = time.monotonic() - t0
-    faceless = sum(f is None for f in faces)
-    turned = sum(f is not None and not fr for f, fr in zip(faces, frontal, strict=True))
-    print(f"{len(frames)} frames: a turned face in {turned}, no face in {faceless} ({detect_seconds:.0f} s)")
-    idx = split_by_group(frames.group, frames.y, DEFAULT_FRACTIONS, args.seed)
-    landmarker = load_landmarker(load_config())
-    t0 = time.monotonic()
-    points = face_points(images, faces, landmarker)
-    rejected = sum(f is not None and p is None for f, p in zip(faces, points, strict=True))
-    print(f"landmarks on {len(frames) - faceless} faces, {rejected} rejected ({time.monotonic() - t0:.0f} s)")
-    crops = {
-        name: landmark_mouth_crops(
-            images,
-            points,
-            rows,
-            size,
-            args.jitter if name == "train" else 0,
-            args.box_shift,
-            args.box_scale,
-            args.seed,
-        )
-        for name, rows in idx.items()
-    }
-    return Prepared(frames, images, faces, frontal, idx, crops, landmarker, detect_seconds)
 
 
 def training_set(data: Prepared, args: argparse.Namespace, size: tuple[int, int]) -> tuple[Split, Split]:
@@ -326,25 +257,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "epochs_run": len(history.history["loss"]),
         "best_epoch": best.epoch + 1,
     }
-    out_meta = _metadata(args, size, data, run_info)
+    checks["test"] = test
     out_meta = dataclasses.replace(
-        out_meta,
-        metrics={
-            "test_accuracy": test["int8_accuracy"],
-            "test_accuracy_faceless_as_errors": test["int8_accuracy_faceless_as_errors"],
-            "test": test,
-            "val": checks["val"],
-            "test_device_detector": device_check,
-            "fer_public_test_non_yawning": talking,
-            "float_int8_agreement": test["top1_agreement"],
-            "calibration_images": calib_n,
-            "file_bytes": len(flat),
-        },
+        _metadata(args, size, data, run_info),
+        metrics=_metrics(checks, device_check, talking, calib_n, len(flat)),
     )
     skeleton.publish(tmp, args.out_model, out_meta)
     _write_reports(reports, args.out_model, out_meta, probs["test"], data)
     print_summary(test, checks, device_check, talking, args.out_model, reports)
     return test
+
+
+def _metrics(checks: dict, device_check: dict, talking: dict | None, calib_n: int, file_bytes: int) -> dict:
+    test = checks["test"]
+    return {
+        "test_accuracy": test["int8_accuracy"],
+        "test_accuracy_faceless_as_errors": test["int8_accuracy_faceless_as_errors"],
+        "test": test,
+        "val": checks["val"],
+        "test_device_detector": device_check,
+        "fer_public_test_non_yawning": talking,
+        "float_int8_agreement": test["top1_agreement"],
+        "calibration_images": calib_n,
+        "file_bytes": file_bytes,
+    }
 
 
 def _metadata(args: argparse.Namespace, size: tuple[int, int], data: Prepared, run_info: dict) -> Any:

@@ -1,4 +1,5 @@
-"""Mouth crops for the yawn model, cut as the device cuts them with a landmark model.
+"""Mouth crops for the yawn model, cut as the device cuts them with a landmark model, and the frames
+prepared for training (:func:`prepare`: faces, split, landmarks, crops).
 
 The faces are found by the device's default detector, the face landmarks are computed on each box,
 and the mouth crop is :func:`edge_monitor.crops.mouth_patch` of them; training crops come from
@@ -8,10 +9,17 @@ landmark model too.
 
 from __future__ import annotations
 
+import argparse
+import time
+from dataclasses import dataclass
+from typing import Any
+
 import cv2
 import numpy as np
 
+from conversion.yawn_data import DEFAULT_FRACTIONS, YawnFrames, find_faces, read_frames, split_by_group
 from edge_monitor import mesh
+from edge_monitor.config import load_config
 from edge_monitor.crops import mouth_patch
 from edge_monitor.types import FaceBox
 
@@ -89,3 +97,71 @@ def fer_landmark_mouth_crops(
     pts = face_points(padded, [FaceBox(pad, pad, 48, 48)] * len(padded), landmarker)
     x, _, _ = landmark_mouth_crops(padded, pts, np.arange(len(padded)), size, jitter, shift, scale, seed)
     return x
+
+
+@dataclass
+class Prepared:
+    """The frames with their faces, landmarks, split and mouth crops (``(x, frame row, own)`` per split)."""
+
+    frames: YawnFrames
+    images: list[np.ndarray]
+    faces: list
+    frontal: list[bool]
+    idx: dict[str, np.ndarray]
+    crops: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    landmarker: Any
+    detect_seconds: float
+
+    def sizes(self) -> dict[str, dict[str, int]]:
+        """Frames, groups, yawns, faces (turned) and faceless frames per split."""
+        return {k: _sizes(self, v) for k, v in self.idx.items()}
+
+
+def _sizes(data: Prepared, rows: np.ndarray) -> dict[str, int]:
+    with_face = np.array([data.faces[r] is not None for r in rows], bool)
+    turned = np.array([data.faces[r] is not None and not data.frontal[r] for r in rows], bool)
+    y = data.frames.y[rows]
+    return {
+        "frames": len(rows),
+        "groups": len(np.unique(data.frames.group[rows])),
+        "yawn": int(y.sum()),
+        "with_face": int(with_face.sum()),
+        "turned": int(turned.sum()),
+        "faceless": int((~with_face).sum()),
+        "faceless_yawn": int(((~with_face) & (y == 1)).sum()),
+    }
+
+
+def prepare(frames: YawnFrames, args: argparse.Namespace, size: tuple[int, int]) -> Prepared:
+    """Read the frames, find the faces (the device's default detector, any pose), split by group,
+    compute the landmarks and cut the mouth crops (``--jitter`` extra ones per training frame)."""
+    from edge_monitor.faces import build_detectors
+    from edge_monitor.landmarks import load_landmarker
+
+    images = read_frames(frames)
+    t0 = time.monotonic()
+    faces, frontal = find_faces(images, *build_detectors(load_config().detector))
+    detect_seconds = time.monotonic() - t0
+    faceless = sum(f is None for f in faces)
+    turned = sum(f is not None and not fr for f, fr in zip(faces, frontal, strict=True))
+    print(f"{len(frames)} frames: a turned face in {turned}, no face in {faceless} ({detect_seconds:.0f} s)")
+    idx = split_by_group(frames.group, frames.y, DEFAULT_FRACTIONS, args.seed)
+    landmarker = load_landmarker(load_config())
+    t0 = time.monotonic()
+    points = face_points(images, faces, landmarker)
+    rejected = sum(f is not None and p is None for f, p in zip(faces, points, strict=True))
+    print(f"landmarks on {len(frames) - faceless} faces, {rejected} rejected ({time.monotonic() - t0:.0f} s)")
+    crops = {
+        name: landmark_mouth_crops(
+            images,
+            points,
+            rows,
+            size,
+            args.jitter if name == "train" else 0,
+            args.box_shift,
+            args.box_scale,
+            args.seed,
+        )
+        for name, rows in idx.items()
+    }
+    return Prepared(frames, images, faces, frontal, idx, crops, landmarker, detect_seconds)
