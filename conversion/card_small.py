@@ -31,6 +31,12 @@ def render_small(name: str, meta: dict, latency: dict | None = None, cv: dict | 
         f"| input | {meta['input_width']}×{meta['input_height']} grey, `pixel × {meta['scale']:.8g} + ({meta['offset']:g})` |"
     )
     w(f"| data | {data}, split by group (no source photo or clip in two splits) |")
+    if "val" in extra.get("fit_on", ()):  # a model recorded as refitted (the removed --refit)
+        fitted = sum(extra["split"][k]["images"] for k in extra["fit_on"])
+        w(
+            f"| fitted on | the train and val photos ({fitted:,} images), last-epoch weights, as in the"
+            " cross-validation (`--refit`) |"
+        )
     if test:
         _test_rows(w, test)
     elif acc is not None:
