@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 
 from conversion import skeleton
-from conversion.common import add_cnn_recipe_args, compare_float_int8, run_main, set_tf_threads
+from conversion.common import (
+    add_cnn_recipe_args,
+    add_crop_augment_args,
+    add_trainer_args,
+    compare_float_int8,
+    run_main,
+    set_tf_threads,
+)
 from conversion.eye_data import (
     DEFAULT_FRACTIONS,
     MIN_CALIBRATION,
@@ -59,46 +66,17 @@ HELD_OUT = ("val", "test")  # what the model is measured on; it is fitted on tra
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m conversion.eyes", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, default=cew_path(), help="cew_eyes.npz")
-    p.add_argument(
-        "--out-model", type=Path, default=MODELS / "eye_state.tflite", help="int8 .tflite to write"
-    )
-    p.add_argument(
-        "--reports",
-        type=Path,
-        default=None,
-        help="report folder (default: reports/eyes for the shipped model, else <stem>_report beside it)",
-    )
+    what = "re-measure the int8 --out-model on val and test and update its metadata"
+    add_trainer_args(p, cew_path(), MODELS / "eye_state.tflite", "eyes", what)
     add_cnn_recipe_args(p, epochs=50, widths=[32, 64, 128], convs=[2, 2, 2])
+    add_crop_augment_args(p, rotation_deg=10.0, calibration=500, minimum=MIN_CALIBRATION)
     p.add_argument("--shift", type=float, default=0.1, help="augmentation: shift, fraction of the size")
-    p.add_argument("--rotation-deg", type=float, default=10.0, help="augmentation: rotation")
     p.add_argument("--zoom", type=float, default=0.15, help="augmentation: zoom in/out fraction")
-    p.add_argument(
-        "--brightness", type=float, default=0.2, help="augmentation: brightness (normalised units)"
-    )
-    p.add_argument("--contrast", type=float, default=0.3, help="augmentation: contrast factor range 1 ± this")
-    p.add_argument(
-        "--night",
-        type=float,
-        default=0.5,
-        help="share of the training images given the night (NoIR) look of conversion.night; 0 = none",
-    )
-    p.add_argument(
-        "--calibration", type=int, default=500, help=f"int8 calibration images (>= {MIN_CALIBRATION})"
-    )
-    p.add_argument("--seed", type=int, default=7, help="seed of the group split, weights and augmentation")
-    p.add_argument("--limit", type=int, default=0, help="use at most N images per split (smoke runs)")
-    p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = all cores)")
     p.add_argument(
         "--cv",
         type=int,
         default=0,
         help="no model written: K-fold cross-validation by photo on train+val (conversion.eyes_cv)",
-    )
-    p.add_argument(
-        "--evaluate-only",
-        action="store_true",
-        help="no training: re-measure the int8 --out-model on val and test and update its metadata",
     )
     return p.parse_args(argv)
 

@@ -35,7 +35,14 @@ from typing import Any
 import numpy as np
 
 from conversion import metrics, skeleton
-from conversion.common import add_cnn_recipe_args, compare_float_int8, run_main, set_tf_threads
+from conversion.common import (
+    add_cnn_recipe_args,
+    add_crop_augment_args,
+    add_trainer_args,
+    compare_float_int8,
+    run_main,
+    set_tf_threads,
+)
 from conversion.dataset import Split
 from conversion.night import night_like, night_share
 from conversion.paths import MODELS, fer2013_path
@@ -86,23 +93,16 @@ SPLIT_NAMES = skeleton.SPLIT_NAMES
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m conversion.yawn", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, default=yawdd_path(), help="the yawdd_frames folder")
-    p.add_argument("--out-model", type=Path, default=MODELS / "yawn.tflite", help="int8 .tflite to write")
-    p.add_argument(
-        "--reports",
-        type=Path,
-        default=None,
-        help="report folder (default: reports/yawn for the shipped model, else <stem>_report beside it)",
-    )
+    what = "re-measure the int8 --out-model on its test split and check its recorded numbers"
+    add_trainer_args(p, yawdd_path(), MODELS / "yawn.tflite", "yawn", what)
     add_cnn_recipe_args(p, epochs=40, widths=[16, 32, 64], convs=[1, 2, 2])
+    add_crop_augment_args(p, rotation_deg=8.0, calibration=400, minimum=MIN_CALIBRATION)
     p.add_argument("--size", type=int, nargs=2, default=list(YAWN_SIZE), metavar=("W", "H"), help="input")
-    _add_crop_args(p)
+    p.add_argument("--jitter", type=int, default=8, help="augmentation: extra crops per training frame")
     p.add_argument(
-        "--calibration",
-        type=int,
-        default=400,
-        help=f"int8 calibration crops (>= {MIN_CALIBRATION}; all training crops if fewer)",
+        "--box-shift", type=float, default=0.06, help="jitter: landmark shift, fraction of eye span"
     )
+    p.add_argument("--box-scale", type=float, default=0.08, help="jitter: landmark scale range 1 ± this")
     p.add_argument(
         "--fer-negatives",
         type=int,
@@ -110,35 +110,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="add N FER2013 non-yawning faces (talking, smiling) as no_yawn training crops",
     )
     p.add_argument("--fer", type=Path, default=fer2013_path(), help="fer2013.npz (for --fer-negatives)")
-    p.add_argument("--seed", type=int, default=7, help="seed of the group split, weights and augmentation")
-    p.add_argument("--limit", type=int, default=0, help="use a random subset of N frames (smoke runs)")
-    p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = all cores)")
-    p.add_argument(
-        "--evaluate-only",
-        action="store_true",
-        help="no training: re-measure the int8 --out-model on its test split and check its recorded numbers",
-    )
     return p.parse_args(argv)
-
-
-def _add_crop_args(p: argparse.ArgumentParser) -> None:
-    """The night look, landmark jitter and photometric augmentation of the training crops."""
-    p.add_argument(
-        "--night",
-        type=float,
-        default=0.5,
-        help="share of the training crops given the night (NoIR) look of night_like(); 0 = none",
-    )
-    p.add_argument("--jitter", type=int, default=8, help="augmentation: extra crops per training frame")
-    p.add_argument(
-        "--box-shift", type=float, default=0.06, help="jitter: landmark shift, fraction of eye span"
-    )
-    p.add_argument("--box-scale", type=float, default=0.08, help="jitter: landmark scale range 1 ± this")
-    p.add_argument("--rotation-deg", type=float, default=8.0, help="augmentation: rotation")
-    p.add_argument(
-        "--brightness", type=float, default=0.2, help="augmentation: brightness (normalised units)"
-    )
-    p.add_argument("--contrast", type=float, default=0.3, help="augmentation: contrast factor range 1 ± this")
 
 
 def training_set(data: Prepared, args: argparse.Namespace, size: tuple[int, int]) -> tuple[Split, Split]:
