@@ -20,6 +20,7 @@ from edge_monitor.pipeline import Pipeline
 from edge_monitor.service import Runner
 from edge_monitor.sources.base import make_frame
 from edge_monitor.sources.resilient import CameraFault, ResilientSource
+from tests.fakes import FixedClassifier
 
 
 class FlakyCamera:
@@ -157,14 +158,15 @@ def test_stop_interrupts_the_backoff():
     assert time.monotonic() - t0 < 1.0
 
 
-def test_runner_shows_fault_on_the_led_logs_it_and_recovers(tmp_path, config, emotion_classifier):
-    """End to end with real trackers, the real event log and gpiozero's MockFactory."""
+def test_runner_shows_fault_on_the_led_logs_it_and_recovers(tmp_path, config):
+    """End to end with real trackers, the real event log and gpiozero's MockFactory (no face, so a
+    fixed classifier stands in for the model)."""
     factory = MockFactory(pin_class=MockPWMPin)
     output = AlertOutput(GpioConfig(), pin_factory=factory)
     log: list[str] = []
     src = resilient(["ok"] * 5 + ["hang", "raise", "none"] + ["ok"] * 60, log)
     tracker = DriverFaceTracker(HaarFaceDetector(config.detector), config.detector, config.face)
-    pipeline = Pipeline(tracker, emotion_classifier, config)
+    pipeline = Pipeline(tracker, FixedClassifier(), config)
     levels: list[str] = []
 
     class Watch(AlertOutputSink):

@@ -1,0 +1,94 @@
+"""Real, deterministic stand-ins for the parts a test does not exercise (no model, no camera)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge_monitor.errors import CameraError
+from edge_monitor.metadata import ModelMetadata
+from edge_monitor.sources.base import NumberedFrames
+from edge_monitor.types import Prediction
+
+EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+class FixedClassifier:
+    """A :class:`~edge_monitor.inference.Classifier` answering the same probabilities for any image.
+
+    It checks what it is given as the runtime would (one uint8 image of the metadata's size) and
+    counts its calls, so a test sees whether the pipeline called it.
+
+    Args:
+        labels: Output labels.
+        top: The label given ``p_top``; the rest share what is left equally.
+        p_top: Probability of ``top``.
+        size: Input (width, height).
+    """
+
+    def __init__(
+        self,
+        labels: tuple[str, ...] = EMOTIONS,
+        top: str = "neutral",
+        p_top: float = 0.8,
+        size: tuple[int, int] = (48, 48),
+    ) -> None:
+        self.meta = ModelMetadata(name="fixed", labels=labels, input_width=size[0], input_height=size[1])
+        self.probs = np.full(len(labels), (1.0 - p_top) / (len(labels) - 1), np.float32)
+        self.probs[labels.index(top)] = p_top
+        self.calls = 0
+        self.closed = False
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.meta.labels
+
+    def predict_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        want = (self.meta.input_height, self.meta.input_width)
+        if pixels.dtype != np.uint8 or pixels.shape != want:
+            raise ValueError(f"expected a uint8 image of shape {want}, got {pixels.dtype} {pixels.shape}")
+        self.calls += 1
+        return self.probs.copy()
+
+    def predict(self, pixels: np.ndarray, flip_tta: bool = False) -> Prediction:
+        probs = self.predict_pixels(pixels)
+        if flip_tta:
+            probs = (probs + self.predict_pixels(pixels[:, ::-1])) / 2.0
+        return Prediction(probs=probs, labels=self.labels)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class ListSource(NumberedFrames):
+    """A clip of ``n`` black frames at 30 fps; optionally raises after some frames (fault injection).
+
+    Attributes:
+        closed: How many times :meth:`close` was called.
+    """
+
+    name = "list"
+    fps = 30.0
+    live = False
+    size = (64, 48)
+
+    def __init__(self, n: int, fail_after: int | None = None) -> None:
+        self.frame_count = n
+        self._fail_after = fail_after
+        self.closed = 0
+
+    def elapsed(self) -> float:
+        return max(0, self.last_index) / self.fps
+
+    def read(self):
+        if self._fail_after is not None and self._index == self._fail_after:
+            raise CameraError("camera 0 stopped delivering frames")
+        if self._index >= self.frame_count or self._closed:
+            return None
+        return self._next_frame(np.zeros((48, 64, 3), np.uint8), self._index / self.fps)
+
+    def close(self) -> None:
+        self.closed += 1
+        super().close()
+
+    def _release(self) -> None:
+        pass
