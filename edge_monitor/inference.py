@@ -48,6 +48,14 @@ class Classifier(Protocol):
         ...
 
 
+def predict_mirrored(classifier: Classifier, pixels: np.ndarray, flip_tta: bool) -> Prediction:
+    """``classifier``'s prediction for one image, averaged with its mirror image when ``flip_tta``."""
+    probs = classifier.predict_pixels(pixels)
+    if flip_tta:
+        probs = (probs + classifier.predict_pixels(pixels[:, ::-1])) / 2.0
+    return Prediction(probs=probs, labels=classifier.labels)
+
+
 def _interpreter_class():
     try:
         from ai_edge_litert.interpreter import Interpreter
@@ -189,10 +197,7 @@ class TfliteClassifier:
 
     def predict(self, pixels: np.ndarray, flip_tta: bool = False) -> Prediction:
         """Prediction for one uint8 face image, optionally averaged with its mirror image."""
-        probs = self.predict_pixels(pixels)
-        if flip_tta:
-            probs = (probs + self.predict_pixels(pixels[:, ::-1])) / 2.0
-        return Prediction(probs=probs, labels=self.labels)
+        return predict_mirrored(self, pixels, flip_tta)
 
     def close(self) -> None:
         """Release the interpreter (idempotent)."""

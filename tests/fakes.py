@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from edge_monitor.errors import CameraError
+from edge_monitor.inference import predict_mirrored
 from edge_monitor.metadata import ModelMetadata
 from edge_monitor.sources.base import NumberedFrames
 from edge_monitor.types import Prediction
@@ -50,10 +51,7 @@ class FixedClassifier:
         return self.probs.copy()
 
     def predict(self, pixels: np.ndarray, flip_tta: bool = False) -> Prediction:
-        probs = self.predict_pixels(pixels)
-        if flip_tta:
-            probs = (probs + self.predict_pixels(pixels[:, ::-1])) / 2.0
-        return Prediction(probs=probs, labels=self.labels)
+        return predict_mirrored(self, pixels, flip_tta)
 
     def close(self) -> None:
         self.closed = True
