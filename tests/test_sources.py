@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import ast
-import inspect
 import itertools
 import sys
 import threading
-import types
 
 import cv2
 import numpy as np
 import pytest
 
-from edge_monitor import service
 from edge_monitor.errors import (
     CameraError,
     PicameraUnavailableError,
@@ -21,30 +17,10 @@ from edge_monitor.errors import (
     VideoNotFoundError,
     VideoTruncatedError,
 )
-from edge_monitor.sources.base import FrameSource
 from edge_monitor.sources.camera import OpenCvCamera
 from edge_monitor.sources.picam import PicameraSource
 from edge_monitor.sources.replay import VideoFileSource
-from edge_monitor.sources.resilient import ResilientSource
-
-
-class FakeClock:
-    """A monotonic clock that only moves when ``sleep`` (or ``advance``) is called."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds > 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.fakes import FakeClock, make_fake_picamera2
 
 
 def read_all(src, limit: int | None = None) -> list:
@@ -253,52 +229,6 @@ def test_camera_that_cannot_open_is_a_camera_error_naming_the_index():
 # --- Pi camera with a fake picamera2 ---------------------------------------------------------------
 
 
-def make_fake_picamera2(
-    log: list, fail_capture: bool = False, fail_construct: bool = False
-) -> types.ModuleType:
-    """A stand-in for the ``picamera2`` module that records every call in ``log``."""
-
-    class Picamera2:
-        def __init__(self) -> None:
-            if fail_construct:
-                raise IndexError("list index out of range")  # what picamera2 does without a camera
-            log.append(("init",))
-            self.size: tuple[int, int] | None = None
-            self.shots = 0
-
-        def create_video_configuration(self, main=None, controls=None):
-            log.append(("create_video_configuration", main, controls))
-            return {"main": main, "controls": controls}
-
-        def configure(self, config):
-            log.append(("configure", config))
-            self.size = config["main"]["size"]
-
-        def start(self):
-            log.append(("start",))
-
-        def capture_array(self, stream="main"):
-            log.append(("capture_array", stream))
-            if fail_capture:
-                raise RuntimeError("Camera frontend has timed out!")
-            w, h = self.size
-            img = np.zeros((h, w, 3), np.uint8)
-            img[..., 0] = 200  # blue, in BGR order
-            img[..., 2] = 10 * self.shots
-            self.shots += 1
-            return img
-
-        def stop(self):
-            log.append(("stop",))
-
-        def close(self):
-            log.append(("close",))
-
-    mod = types.ModuleType("picamera2")
-    mod.Picamera2 = Picamera2
-    return mod
-
-
 def test_picamera_unavailable_when_picamera2_cannot_be_imported(monkeypatch):
     monkeypatch.setitem(sys.modules, "picamera2", None)  # makes `import picamera2` raise ImportError
     with pytest.raises(PicameraUnavailableError) as ei:
@@ -366,69 +296,3 @@ def test_picamera_constructor_failure_is_a_camera_error(monkeypatch):
     assert type(ei.value) is CameraError and "Pi camera" in str(ei.value)
     _assert_one_line(ei.value)
     assert log == []
-
-
-# --- The FrameSource protocol -----------------------------------------------------------------------
-
-
-def _protocol_members() -> set[str]:
-    names = set(FrameSource.__annotations__)
-    names |= {k for k in vars(FrameSource) if not k.startswith("_")}
-    return names
-
-
-def test_the_protocol_states_every_member_the_runner_uses():
-    tree = ast.parse(inspect.getsource(service))
-    used = {
-        node.attr
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Attribute)
-        and node.value.attr == "source"
-    }
-    assert {"read", "close", "elapsed", "last_index", "size"} <= used  # the walk finds them
-    assert used <= _protocol_members()
-
-
-def _sources(clip, monkeypatch):
-    """One of each source class, opened on a real clip or (picamera2) a fake module."""
-    path = clip("pyfeat/single_face.mp4")
-    monkeypatch.setitem(sys.modules, "picamera2", make_fake_picamera2([]))
-    clock = FakeClock()
-    # OpenCV opens a path where it takes an index: the camera's own code, on real video.
-    camera = lambda: OpenCvCamera(str(path), 640, 360, 30.0, clock=clock)  # noqa: E731
-    return clock, {
-        "replay": VideoFileSource(path),
-        "opencv": camera(),
-        "picamera": PicameraSource(320, 240, 15, clock=clock),
-        "resilient": ResilientSource(camera, 2.0, 0.1, 1.0, 10.0, clock=clock),
-    }
-
-
-def test_every_source_class_satisfies_the_protocol(clip, monkeypatch):
-    clock, sources = _sources(clip, monkeypatch)
-    assert {type(s) for s in sources.values()} == {
-        VideoFileSource,
-        OpenCvCamera,
-        PicameraSource,
-        ResilientSource,
-    }
-    for name, src in sources.items():
-        assert isinstance(src, FrameSource), name
-        missing = {m for m in _protocol_members() if not hasattr(src, m)}
-        assert not missing, (name, missing)
-        assert src.last_index == -1, name
-        frames = []
-        for _ in range(3):
-            clock.advance(0.25)
-            frames.append(src.read())
-        assert [f.index for f in frames] == [0, 1, 2], name
-        assert src.last_index == 2, name
-        clock.advance(0.25)
-        if src.live:  # the camera's clock has moved on since its last frame
-            assert src.elapsed() == pytest.approx(frames[-1].t + 0.25), name
-        else:  # a clip's time is the last frame's
-            assert src.elapsed() == pytest.approx(frames[-1].t), name
-        src.close()
-        src.close()
-        assert src.read() is None, name
