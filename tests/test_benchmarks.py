@@ -57,7 +57,6 @@ def quick_run(tmp_path_factory):
     from tests.conftest import require_shared
 
     require_shared("clips/pyfeat/single_face.mp4")
-    pytest.importorskip("tensorflow", reason="the baseline part runs the Keras mini-Xception (train extra)")
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.pipeline", "--quick", "--out-dir", str(out)],
