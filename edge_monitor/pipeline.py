@@ -21,7 +21,7 @@ from edge_monitor.decisions import DriverDecisions, Reading
 from edge_monitor.eyes import eye_boxes, eye_darkness, eyes_look_hidden, landmark_eye_boxes
 from edge_monitor.faces import DriverFaceTracker
 from edge_monitor.fatigue import EyeClosureTracker, LensTracker, YawnTracker
-from edge_monitor.inference import TfliteClassifier
+from edge_monitor.inference import Classifier
 from edge_monitor.monitoring import DegradedTimer, landmarks_unreliable
 from edge_monitor.policy import AlertPolicy
 from edge_monitor.tracking import EmotionWindow, PresenceTracker
@@ -87,7 +87,7 @@ class Pipeline:
     def __init__(
         self,
         faces: DriverFaceTracker,
-        emotion_model: TfliteClassifier,
+        emotion_model: Classifier,
         cfg: Config,
         eyes: EyeEstimator | None = None,
         yawns: YawnEstimatorLike | None = None,

@@ -10,13 +10,10 @@ import pytest
 
 from benchmarks import report
 from benchmarks.stats import percentiles
+from edge_monitor.builder import load_models
 from edge_monitor.config import Config
-from edge_monitor.eyes import EyeStateEstimator
-from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector
-from edge_monitor.inference import load_classifier
-from edge_monitor.mouth import YawnEstimator
 from edge_monitor.paths import shipped_models_dir
-from edge_monitor.pipeline import STAGES, Pipeline
+from edge_monitor.pipeline import STAGES
 from edge_monitor.sources.replay import VideoFileSource
 from tests.conftest import REPO
 
@@ -30,33 +27,20 @@ class RecordingTimer:
 
 
 def test_pipeline_reports_every_stage_in_order_and_skips_face_stages_without_a_face(clip):
-    cfg = Config()
-    models = shipped_models_dir()
+    models = load_models(Config())  # as the CLI and the benchmark build it
     timer = RecordingTimer()
-    pipeline = Pipeline(
-        DriverFaceTracker(HaarFaceDetector(cfg.detector), cfg.detector, cfg.face),
-        load_classifier(models / "emotion.tflite"),
-        cfg,
-        eyes=EyeStateEstimator(load_classifier(models / "eye_state.tflite"), cfg.eyes),
-        yawns=YawnEstimator(load_classifier(models / "yawn.tflite")),
-        timer=timer,
-    )
     source = VideoFileSource(clip("pyfeat/single_face.mp4"))
-    with_face = pipeline.step(source.read())
+    with_face = models.pipeline(timer=timer).step(source.read())
     source.close()
     assert with_face.face is not None and with_face.eye_closed_prob is not None
+    assert with_face.geometry is not None  # the default config's landmark stage ran
     assert timer.laps == list(STAGES)
 
     timer.laps.clear()
     blank = VideoFileSource(clip("pyfeat/no_face.mp4"))
-    fresh = Pipeline(
-        DriverFaceTracker(HaarFaceDetector(cfg.detector), cfg.detector, cfg.face),
-        load_classifier(models / "emotion.tflite"),
-        cfg,
-        timer=timer,
-    )
-    result = fresh.step(blank.read())
+    result = models.pipeline(timer=timer).step(blank.read())  # a fresh tracker: no face to hold
     blank.close()
+    models.close()
     assert result.face is None
     assert timer.laps == ["face_detect", "trackers_policy"]
 
@@ -73,7 +57,6 @@ def quick_run(tmp_path_factory):
     from tests.conftest import require_shared
 
     require_shared("clips/pyfeat/single_face.mp4")
-    pytest.importorskip("tensorflow", reason="the baseline part runs the Keras mini-Xception (train extra)")
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.pipeline", "--quick", "--out-dir", str(out)],
@@ -87,6 +70,7 @@ def quick_run(tmp_path_factory):
     return out, json.loads((out / "results" / "pipeline.json").read_text()), proc.stdout
 
 
+@pytest.mark.train
 def test_quick_run_measures_every_part_on_the_real_clip(quick_run):
     _, result, stdout = quick_run
     frames = 72  # single_face.mp4
@@ -120,6 +104,7 @@ def test_quick_run_measures_every_part_on_the_real_clip(quick_run):
     assert "speed-up over the usual approach" in stdout
 
 
+@pytest.mark.train
 def test_quick_run_writes_the_report_with_the_machine(quick_run):
     out, result, _ = quick_run
     md = (out / "results.md").read_text()
@@ -128,6 +113,7 @@ def test_quick_run_writes_the_report_with_the_machine(quick_run):
     assert "| single_face.mp4 | 72 |" in md
 
 
+@pytest.mark.train
 def test_only_re_measures_one_part_and_keeps_the_others(quick_run, tmp_path):
     _, before, _ = quick_run
     (tmp_path / "results").mkdir()
