@@ -71,11 +71,10 @@ from conversion.night import night_like, night_share
 from conversion.paths import MODELS, REPO, fer2013_path, shared_dir
 from edge_monitor import mesh
 from edge_monitor.config import DetectorConfig, load_config
-from edge_monitor.crops import model_input, mouth_patch
+from edge_monitor.crops import MOUTH_REGION, MouthRegion, model_input, mouth_patch, mouth_pixels
 from edge_monitor.errors import DatasetError
 from edge_monitor.faces import HaarFaceDetector, find_face
 from edge_monitor.metadata import ModelMetadata
-from edge_monitor.mouth import MOUTH_REGION, MouthRegion, mouth_pixels
 from edge_monitor.types import FaceBox
 
 YAWN_LABELS = ("no_yawn", "yawn")  # output order; index.csv's label names map onto it

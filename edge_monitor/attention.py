@@ -29,9 +29,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from edge_monitor.config import AttentionConfig
+from edge_monitor.levels import rank
 from edge_monitor.types import Event
-
-_RANK = {"ok": 0, "notice": 1, "warning": 2, "alarm": 3}
 
 
 class DistractionTimer:
@@ -159,11 +158,15 @@ class ResponseTracker:
             self._away_since = now if self._away_since is None else self._away_since
         elif away is False:
             self._away_since = None
-        rank = _RANK[attention_level]
+        level = rank(attention_level)
         self._warning_since = (
-            (now if self._warning_since is None else self._warning_since) if rank >= 2 else None
+            (now if self._warning_since is None else self._warning_since)
+            if level >= rank("warning")
+            else None
         )
-        self._alarm_since = (now if self._alarm_since is None else self._alarm_since) if rank >= 3 else None
+        self._alarm_since = (
+            (now if self._alarm_since is None else self._alarm_since) if level >= rank("alarm") else None
+        )
 
         closed_from = now - eyes_closed_s
         if eyes_closed_s <= 0:

@@ -1,15 +1,12 @@
-"""Drowsiness and picture trackers: pure state machines, time passed in, seconds not frames.
+"""Drowsiness (fatigue) trackers: pure state machines, time passed in, seconds not frames.
 
 * :class:`EyeClosureTracker` — closure run length, blinks, microsleeps, long closures, PERCLOS.
 * :class:`YawnTracker` — sustained wide-open mouth (talking and laughing are shorter).
-* :class:`LensTracker` — how long the picture has been featureless or dark (lens blocked or covered).
 """
 
 from __future__ import annotations
 
 from collections import deque
-
-import numpy as np
 
 from edge_monitor.config import FatigueConfig
 from edge_monitor.types import Event
@@ -240,36 +237,3 @@ class YawnTracker:
         if peak is not None:
             data["peak_mouth_open"] = round(peak, 3)
         return [Event("yawn", end, frame, data)]
-
-
-class LensTracker:
-    """Seconds the picture has been featureless or dark (a covered or blocked lens, a dead sensor, night
-    without infrared light).
-
-    Args:
-        min_std: Grey-level standard deviation below which a frame has no usable content.
-        min_mean: Mean grey level below which a frame is too dark to use (0: never).
-    """
-
-    def __init__(self, min_std: float, min_mean: float = 0.0) -> None:
-        self._min_std = min_std
-        self._min_mean = min_mean
-        self._since: float | None = None
-        self.picture = "blank"  # what is wrong with the last unusable frame: "blank" or "dark"
-
-    @property
-    def unusable(self) -> bool:
-        """Whether the last frame fed was blank or dark."""
-        return self._since is not None
-
-    def update(self, now: float, gray: np.ndarray) -> float:
-        """Feed one frame; returns how long the picture has been blank or dark (0 when it is not)."""
-        sample = gray[::8, ::8]  # the contrast of a subsample is enough, at 1/64 of the cost
-        mean = float(sample.mean())
-        if float(sample.std()) >= self._min_std and mean >= self._min_mean:
-            self._since = None
-            return 0.0
-        self.picture = "dark" if mean < self._min_mean else "blank"
-        if self._since is None:
-            self._since = now
-        return now - self._since

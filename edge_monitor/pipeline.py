@@ -16,15 +16,16 @@ import numpy as np
 
 from edge_monitor.attention import AttentionTracker, judge_away
 from edge_monitor.config import Config
-from edge_monitor.crops import eye_line_angle, face_pixels
+from edge_monitor.crops import eye_boxes, eye_line_angle, face_pixels, landmark_eye_boxes
 from edge_monitor.decisions import DriverDecisions, Reading
-from edge_monitor.eyes import eye_boxes, eye_darkness, eyes_look_hidden, landmark_eye_boxes
+from edge_monitor.emotion_window import EmotionWindow
+from edge_monitor.eyes import eye_darkness, eyes_look_hidden
 from edge_monitor.faces import DriverFaceTracker
-from edge_monitor.fatigue import EyeClosureTracker, LensTracker, YawnTracker
+from edge_monitor.fatigue import EyeClosureTracker, YawnTracker
 from edge_monitor.inference import TfliteClassifier
-from edge_monitor.monitoring import DegradedTimer, landmarks_unreliable
+from edge_monitor.monitoring import DegradedTimer, LensTracker, landmarks_unreliable
 from edge_monitor.policy import AlertPolicy
-from edge_monitor.tracking import EmotionWindow, PresenceTracker
+from edge_monitor.presence import PresenceTracker
 from edge_monitor.types import DriverState, Event, FaceBox, FaceGeometry, FatigueStats, Frame, StepResult
 
 

@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 
 from edge_monitor.config import EyesConfig, load_config
+from edge_monitor.crops import EYE_SIZE_FRAC, eye_boxes
 from edge_monitor.errors import ModelMismatchError
 from edge_monitor.eyes import (
-    EYE_SIZE_FRAC,
     EyeStateEstimator,
     GeometricEyeLocator,
     HaarEyeLocator,
-    eye_boxes,
     load_eye_estimator,
     make_locator,
 )
@@ -176,7 +175,7 @@ def test_closed_prob_separates_cew_test_pairs(estimator, cew_test):
         for i, j in zip(idx[0::2], idx[1::2], strict=False):
             frame, face = _face_with_patches(cew_test.x[i], cew_test.x[j])
             p = estimator.closed_prob(frame, face)
-            correct.append(estimator.is_closed(p) == (label == 0))
+            correct.append((p >= estimator.cfg.closed_threshold) == (label == 0))
     assert np.mean(correct) >= 0.95
 
 
@@ -206,7 +205,7 @@ def test_wolfgang_clip_closed_then_open(clip, estimator):
     assert len(closed) >= 25 and len(opened) >= 90
     assert np.mean(closed) >= 0.8, np.mean(closed)
     assert np.mean(opened) <= 0.3, np.mean(opened)
-    assert np.mean([estimator.is_closed(p) for p in opened]) <= 0.1
+    assert np.mean([p >= estimator.cfg.closed_threshold for p in opened]) <= 0.1
 
 
 def test_load_eye_estimator_uses_the_shipped_model():

@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_monitor.errors import ModelFormatError, ModelMismatchError
-from edge_monitor.metadata import ModelMetadata
-from edge_monitor.mouth import (
+from edge_monitor.crops import (
+    MIN_MOUTH_INSIDE,
     MIN_MOUTH_PX,
     MOUTH_REGION,
     MouthRegion,
-    YawnEstimator,
-    load_yawn_estimator,
     mouth_box,
     mouth_pixels,
     usable,
 )
+from edge_monitor.errors import ModelFormatError, ModelMismatchError
+from edge_monitor.metadata import ModelMetadata
+from edge_monitor.mouth import YawnEstimator, load_yawn_estimator
 from edge_monitor.types import FaceBox
 from tests.conftest import require_shared
 
@@ -76,8 +76,8 @@ def test_mouth_pixels_has_the_model_size_and_skips_unusable_regions():
     assert mouth_pixels(gray, FaceBox(100, 200, 100, 100), (32, 32)) is None
     # A tiny face: the mouth region is too small to read.
     assert mouth_pixels(gray, FaceBox(100, 60, 10, 10), (32, 32)) is None
-    assert not usable(FaceBox(0, 0, MIN_MOUTH_PX - 1, 40), 320, 240)
-    assert usable(FaceBox(0, 0, MIN_MOUTH_PX, MIN_MOUTH_PX), 320, 240)
+    assert not usable(FaceBox(0, 0, MIN_MOUTH_PX - 1, 40), 320, 240, MIN_MOUTH_PX, MIN_MOUTH_INSIDE)
+    assert usable(FaceBox(0, 0, MIN_MOUTH_PX, MIN_MOUTH_PX), 320, 240, MIN_MOUTH_PX, MIN_MOUTH_INSIDE)
 
 
 # --- the shipped model -------------------------------------------------------------------------------
