@@ -41,50 +41,45 @@ class GeometricEyeLocator:
 class HaarEyeLocator:
     """``haarcascade_eye`` in the upper part of the face, falling back to the geometric squares.
 
-    The cascade runs on the face's top 60 % scaled to ``search_width_px`` wide. For each eye the
-    detection nearest the geometric eye centre (within ``max_offset_frac`` of the face width)
-    re-centres that eye's square, moved down by ``lid_shift_frac`` of the face height (the
-    cascade's boxes reach up to the brow, so their centres sit above the lid line); the square
-    keeps the geometric size, so the crop's scale matches training whichever way the eye was
-    found. Built once (the cascade is loaded here).
+    The cascade runs on the face's top ``haar_search_height_frac`` scaled to ``haar_search_width_px``
+    wide. For each eye the detection nearest the geometric eye centre (within ``haar_max_offset_frac``
+    of the face width) re-centres that eye's square, moved down by ``haar_lid_shift_frac`` of the
+    face height (the cascade's boxes reach up to the brow, so their centres sit above the lid line);
+    the square keeps the geometric size, so the crop's scale matches training whichever way the eye
+    was found. Built once (the cascade is loaded here).
 
     Args:
-        cascade: A name in ``cv2.data.haarcascades`` or a path.
-        search_width_px: Width the face is scaled to for the search.
-        max_offset_frac: Farthest a detection may sit from the geometric centre (face widths).
-        lid_shift_frac: Downward shift from a detection's centre to the eye square's centre.
+        cfg: Eye settings (the ``haar_*`` keys).
     """
 
-    def __init__(
-        self,
-        cascade: str = "haarcascade_eye.xml",
-        search_width_px: int = 160,
-        max_offset_frac: float = 0.12,
-        lid_shift_frac: float = 0.02,
-    ) -> None:
-        path = cascade_path(cascade)
+    def __init__(self, cfg: EyesConfig | None = None) -> None:
+        self._cfg = cfg if cfg is not None else EyesConfig()
+        path = cascade_path(self._cfg.haar_cascade)
         self._cascade = cv2.CascadeClassifier(str(path))
         if self._cascade.empty():
             raise ModelFormatError(f"{path} is not a Haar cascade XML file")
-        self.search_width_px = search_width_px
-        self.max_offset_frac = max_offset_frac
-        self.lid_shift_frac = lid_shift_frac
         self.found = 0  # eyes placed by the cascade
         self.fallbacks = 0  # eyes placed geometrically
 
     def detect(self, gray: np.ndarray, face: FaceBox) -> list[FaceBox]:
-        """The cascade's eye boxes in the face's upper part (top 60 %), in frame coordinates."""
-        region = FaceBox(face.x, face.y, face.w, round(face.h * 0.6)).clip(gray.shape[1], gray.shape[0])
+        """The cascade's eye boxes in the face's upper part, in frame coordinates."""
+        c = self._cfg
+        top = round(face.h * c.haar_search_height_frac)
+        region = FaceBox(face.x, face.y, face.w, top).clip(gray.shape[1], gray.shape[0])
         if region.w < MIN_EYE_PX * 2 or region.h < MIN_EYE_PX:
             return []
-        scale = min(1.0, self.search_width_px / region.w)
+        scale = min(1.0, c.haar_search_width_px / region.w)
         patch = crop(gray, region)
         if scale < 1.0:
             patch = resize_to(patch, max(1, round(region.w * scale)), max(1, round(region.h * scale)))
-        min_px = max(8, round(0.12 * face.w * scale))
-        max_px = max(min_px + 1, round(0.45 * face.w * scale))
+        min_px = max(MIN_EYE_PX, round(c.haar_min_eye_frac * face.w * scale))
+        max_px = max(min_px + 1, round(c.haar_max_eye_frac * face.w * scale))
         found = self._cascade.detectMultiScale(
-            patch, scaleFactor=1.1, minNeighbors=3, minSize=(min_px, min_px), maxSize=(max_px, max_px)
+            patch,
+            scaleFactor=c.haar_scale_factor,
+            minNeighbors=c.haar_min_neighbors,
+            minSize=(min_px, min_px),
+            maxSize=(max_px, max_px),
         )
         return [
             FaceBox(
@@ -96,9 +91,9 @@ class HaarEyeLocator:
     def locate(self, gray: np.ndarray, face: FaceBox) -> tuple[FaceBox, FaceBox]:
         """The eye squares, each re-centred on its nearest detection when there is one."""
         geometric = eye_boxes(face)
-        shift = self.lid_shift_frac * face.h
+        shift = self._cfg.haar_lid_shift_frac * face.h
         centres = [(b.x + b.w / 2.0, b.y + b.h / 2.0 + shift) for b in self.detect(gray, face)]
-        limit = self.max_offset_frac * face.w
+        limit = self._cfg.haar_max_offset_frac * face.w
         out = []
         for box in geometric:
             gx, gy = box.center
@@ -116,7 +111,7 @@ class HaarEyeLocator:
 
 def make_locator(cfg: EyesConfig) -> EyeLocator:
     """The locator named by ``eyes.locate``."""
-    return HaarEyeLocator() if cfg.locate == "haar" else GeometricEyeLocator()
+    return HaarEyeLocator(cfg) if cfg.locate == "haar" else GeometricEyeLocator()
 
 
 class EyeStateEstimator:

@@ -103,6 +103,11 @@ def test_haar_locator_recentres_on_real_eyes(clip):
     for box, geo in zip(boxes, eye_boxes(face), strict=True):
         assert box.w == geo.w  # re-centred, same scale
         assert np.hypot(box.x - geo.x, box.y - geo.y) <= 0.12 * face.w + 1
+    # The config's haar keys steer it: no detection may move a square, or none is searched for.
+    for cfg in (EyesConfig(haar_max_offset_frac=0.0), EyesConfig(haar_search_height_frac=0.3)):
+        pinned = HaarEyeLocator(cfg)
+        assert pinned.locate(gray, face) == eye_boxes(face)
+        assert (pinned.found, pinned.fallbacks) == (0, 2)
 
 
 def test_estimator_needs_a_closed_label(eye_model_path):

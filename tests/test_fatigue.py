@@ -156,3 +156,35 @@ def test_yawn_cut_by_a_lost_face_still_counts_if_long_enough():
     tr = YawnTracker(FatigueConfig(yawn_min_s=1.5))
     events = run(tr, [(0.9, 2.0), (None, 1.0)])
     assert [e.kind for e in events] == ["yawn"]
+
+
+def test_perclos_clear_ratio_sets_where_the_warning_ends():
+    # PERCLOS ~0.3 (warning at 0.15), then decaying with open eyes: the warning ends below 0.8 x 0.15
+    # = 0.12 by default, below 0.5 x 0.15 = 0.075 with perclos_clear_ratio 0.5 (later).
+    ends = []
+    for ratio in (0.8, 0.5):
+        cfg = FatigueConfig(perclos_window_s=10.0, perclos_warning=0.15, perclos_clear_ratio=ratio)
+        tr = EyeClosureTracker(cfg, 0.5)
+        run(tr, [(0.1, 0.7), (0.9, 0.3)] * 10)
+        falling = [e for e in run(tr, [(0.1, 12.0)], start=10.0) if e.kind == "perclos"]
+        assert len(falling) == 1 and falling[0].data["above"] is False
+        assert falling[0].data["value"] < ratio * 0.15 <= falling[0].data["value"] + 0.01
+        ends.append(falling[0].t)
+    assert ends[1] > ends[0] + 0.5
+
+
+def test_max_gap_s_decides_whether_a_gap_ends_a_closure():
+    # 1.2 s closed, 0.8 s unseen, 1.2 s closed: with the default 0.5 s gap two closures of 1.2 s (two
+    # microsleeps); with max_gap_s 1.0 one closure of 3.2 s (a microsleep and a long closure).
+    seq = [(0.9, 1.2), (None, 0.8), (0.9, 1.2), (0.1, 1.0)]
+    short = run(EyeClosureTracker(FatigueConfig(), 0.5), seq)
+    assert [e.kind for e in short] == ["microsleep", "microsleep"]
+    long_ = run(EyeClosureTracker(FatigueConfig(max_gap_s=1.0), 0.5), seq)
+    assert [e.kind for e in long_] == ["microsleep", "eyes_closed"]
+    assert long_[0].data["duration_s"] == pytest.approx(3.2, abs=0.05)
+
+
+def test_yawn_tracker_threshold_is_yawn_prob_by_default():
+    seq = [(0.6, 2.0), (0.1, 1.0)]
+    assert [e.kind for e in run(YawnTracker(FatigueConfig()), seq)] == ["yawn"]
+    assert run(YawnTracker(FatigueConfig(yawn_prob=0.7)), seq) == []
