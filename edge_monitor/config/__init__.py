@@ -8,19 +8,25 @@ wrong types and out-of-range values are :class:`~edge_monitor.errors.ConfigError
 key path, the value, the reason and the YAML line.
 """
 
-from edge_monitor.config.driver import AttentionConfig, CalibrationConfig, FatigueConfig, PolicyConfig
 from edge_monitor.config.loading import check_fleet, default_config_text, dump_yaml, load_config, parse_config
-from edge_monitor.config.outputs import EventsConfig, FleetConfig, GpioConfig, SnapshotsConfig
-from edge_monitor.config.perception import (
+from edge_monitor.config.schema import (
+    AttentionConfig,
+    CalibrationConfig,
+    Config,
     DetectorConfig,
     EmotionConfig,
+    EventsConfig,
     EyesConfig,
     FaceConfig,
+    FatigueConfig,
+    FleetConfig,
+    GpioConfig,
     LandmarksConfig,
     ModelsConfig,
+    PolicyConfig,
+    SnapshotsConfig,
     SourceConfig,
 )
-from edge_monitor.config.schema import Config
 
 __all__ = [
     "AttentionConfig",

@@ -1,4 +1,4 @@
-"""The whole configuration: one section per concern."""
+"""The whole configuration, one section per concern (the sections are importable from here too)."""
 
 from __future__ import annotations
 
