@@ -199,11 +199,6 @@ class YawnTracker:
         self._peak: float | None = None
         self.yawns = _RecentCounter(cfg.repeat_window_s)
 
-    @property
-    def open_s(self) -> float:
-        """How long the mouth has been wide open in the current run."""
-        return self._open.length_s
-
     def update(self, now: float, frame: int, yawn_prob: float | None) -> list[Event]:
         """Feed one frame's P(yawn) (None: no face); returns the events raised."""
         return self.observe(now, frame, None if yawn_prob is None else yawn_prob >= self._threshold)

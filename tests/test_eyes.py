@@ -18,16 +18,14 @@ from edge_monitor.eyes import (
 )
 from edge_monitor.inference import TfliteClassifier, load_classifier
 from edge_monitor.metadata import ModelMetadata
-from edge_monitor.paths import shipped_models_dir
+from edge_monitor.paths import model_path
 from edge_monitor.types import FaceBox
 from tests.conftest import require_shared
 
 
 @pytest.fixture(scope="module")
 def eye_model_path():
-    p = shipped_models_dir() / "eye_state.tflite"
-    assert p.is_file(), "the shipped model models/eye_state.tflite is missing"
-    return p
+    return model_path("", "eye_state")  # the shipped model; loading it fails loudly if it is missing
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +46,7 @@ def cew_test():
     from conversion.eyes import DEFAULT_FRACTIONS, load_cew, split_by_group
 
     data = load_cew(require_shared("datasets/cew_eyes.npz"))
-    meta = ModelMetadata.load(shipped_models_dir() / "eye_state.json")
+    meta = ModelMetadata.load(model_path("", "eye_state").with_suffix(".json"))
     idx = split_by_group(data.group, DEFAULT_FRACTIONS, int(meta.extra["seed"]))
     return data.take(idx["test"])
 

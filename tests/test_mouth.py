@@ -85,11 +85,9 @@ def test_mouth_pixels_has_the_model_size_and_skips_unusable_regions():
 
 @pytest.fixture(scope="module")
 def yawn_path():
-    from edge_monitor.paths import shipped_models_dir
+    from edge_monitor.paths import model_path
 
-    p = shipped_models_dir() / "yawn.tflite"
-    assert p.is_file(), "the shipped model models/yawn.tflite is missing"
-    return p
+    return model_path("", "yawn")  # the shipped model; loading it fails loudly if it is missing
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from typing import Self
 import cv2
 import numpy as np
 
+from edge_monitor import mesh
 from edge_monitor.errors import OutputError
 from edge_monitor.native import NativeStderrProbe
 from edge_monitor.types import FaceBox, StepResult
@@ -24,15 +25,6 @@ _BLACK = (0, 0, 0)
 _AMBER = (0, 191, 255)  # BGR
 _RED = (0, 0, 255)
 _DEFAULT_FPS = 30.0
-
-# MediaPipe face-mesh contours (closed loops), in drawing order round each outline.
-EYE_CONTOURS = (
-    (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
-    (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466),
-)
-INNER_LIPS = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
-OUTER_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
-NOSE_TIP = 1
 
 
 def _percent(p: float) -> str:
@@ -52,13 +44,14 @@ def draw_geometry(out: np.ndarray, result: StepResult, thickness: int) -> None:
     pts = np.asarray(g.points, np.float32)
     eye_colour = {"open": _GREEN, "closed": _RED}.get(result.eye_state, _AMBER)
     mouth_colour = _RED if result.mouth_wide else _WHITE
-    for contours, colour in ((EYE_CONTOURS, eye_colour), ((OUTER_LIPS, INNER_LIPS), mouth_colour)):
+    lips = (mesh.OUTER_LIP_CONTOUR, mesh.INNER_LIP_CONTOUR)
+    for contours, colour in ((mesh.EYE_CONTOURS, eye_colour), (lips, mouth_colour)):
         loops = [np.round(pts[list(c)]).astype(np.int32) for c in contours]
         cv2.polylines(out, loops, True, colour, thickness, cv2.LINE_AA)
     # Head-pose axis: the face's forward direction projected on the image, scaled by the eye span.
-    span = float(np.hypot(*(pts[EYE_CONTOURS[1][0]] - pts[EYE_CONTOURS[0][0]])))
+    span = mesh.eye_span(pts)
     yaw, pitch = math.radians(g.yaw_deg), math.radians(g.pitch_deg)
-    nose = pts[NOSE_TIP]
+    nose = pts[mesh.NOSE_TIP]
     tip = nose + span * np.array([math.sin(yaw) * math.cos(pitch), -math.sin(pitch)], np.float32)
     colour = _AMBER if result.looking_away else (255, 128, 0)
     p0 = (round(float(nose[0])), round(float(nose[1])))

@@ -61,10 +61,6 @@ class Blink:
     off_s: float
     fade_s: float = 0.0
 
-    @property
-    def period_s(self) -> float:
-        return self.on_s + self.off_s + 2 * self.fade_s
-
 
 @dataclass(frozen=True)
 class Pattern:
