@@ -12,7 +12,7 @@ Faces are found by the device's :class:`edge_monitor.faces.HaarFaceDetector` wit
 this dataset (:func:`dataset_detector`: the camera sits on the mirror, faces are turned and
 small). Where the frontal cascade finds nothing, the turned-face cascade is tried, as on the
 device (:func:`edge_monitor.faces.find_face`): about a quarter of YawDD's frames show a face only
-the profile cascade finds. :func:`edge_monitor.mouth.mouth_pixels` cuts the lower face out of each
+the profile cascade finds. :func:`edge_monitor.crops.mouth_pixels` cuts the lower face out of each
 box, exactly as :class:`edge_monitor.mouth.YawnEstimator` does on the device. Frames without any
 face have no crop: they are left out of training and validation, and reported on test three
 ways (accuracy on the frames with a face; with the faceless ones counted as errors; and with them

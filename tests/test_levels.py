@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from edge_monitor.config import SnapshotsConfig
@@ -21,7 +23,5 @@ def test_an_unknown_level_is_a_value_error():
 
 
 def test_snapshot_levels_are_every_level_but_ok():
-    with pytest.raises(ValueError):
-        rank("panic")
-    choices = SnapshotsConfig.__dataclass_fields__["min_level"].metadata["choices"]
-    assert tuple(choices) == ("notice", "warning", "alarm", "fault")
+    (min_level,) = [f for f in dataclasses.fields(SnapshotsConfig) if f.name == "min_level"]
+    assert tuple(min_level.metadata["choices"]) == ("notice", "warning", "alarm", "fault")
