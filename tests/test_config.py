@@ -108,6 +108,9 @@ NEW_KEY_CASES = [
     ("fatigue", "perclos_clear_ratio", "[0.8]", ConfigTypeError),
     ("fatigue", "max_gap_s", "0.01", ConfigRangeError),
     ("fatigue", "max_gap_s", "true", ConfigTypeError),
+    ("calibration", "max_frame_gap_s", "0", ConfigRangeError),
+    ("calibration", "mouth_rest_percentile", "101", ConfigRangeError),
+    ("calibration", "mouth_rest_percentile", "low", ConfigTypeError),
     ("eyes", "haar_cascade", "3", ConfigTypeError),
     ("eyes", "haar_search_height_frac", "0.1", ConfigRangeError),
     ("eyes", "haar_search_width_px", "20", ConfigRangeError),
@@ -139,6 +142,7 @@ def test_new_keys_default_to_the_values_the_code_had():
     # Written out here (not read from the dataclasses): the values that were literals in the code.
     c = Config()
     assert (c.fatigue.yawn_prob, c.fatigue.perclos_clear_ratio, c.fatigue.max_gap_s) == (0.5, 0.8, 0.5)
+    assert (c.calibration.max_frame_gap_s, c.calibration.mouth_rest_percentile) == (0.5, 25.0)
     e = c.eyes
     assert e.haar_cascade == "haarcascade_eye.xml"
     assert (e.haar_search_height_frac, e.haar_search_width_px) == (0.6, 160)

@@ -165,6 +165,16 @@ class CalibrationConfig:
     min_presence: float = spec(
         0.7, "frames with a lower landmark face score are not learnt from", lo=0.0, hi=1.0
     )
+    max_frame_gap_s: float = spec(
+        0.5, "attentive frames further apart than this are not continuous attentive time", lo=0.05, hi=10.0
+    )
+    mouth_rest_percentile: float = spec(
+        25.0,
+        "the resting mouth opening is this percentile of the kept frames' openings (low: talking and"
+        " smiling frames do not raise it)",
+        lo=0.0,
+        hi=100.0,
+    )
     default_ear: float = spec(
         0.30,
         "open-eye aspect ratio assumed until calibrated (narrow-eyed: closures need a lower ratio)",
