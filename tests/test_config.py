@@ -149,3 +149,37 @@ def test_new_keys_default_to_the_values_the_code_had():
     assert (e.haar_scale_factor, e.haar_min_neighbors) == (1.1, 3)
     assert (e.haar_min_eye_frac, e.haar_max_eye_frac) == (0.12, 0.45)
     assert (e.haar_max_offset_frac, e.haar_lid_shift_frac) == (0.12, 0.02)
+
+
+def test_a_section_describes_each_key_in_its_docstring():
+    from edge_monitor.config.fields import section, spec
+
+    @section
+    class Good:
+        """A section.
+
+        Attributes:
+            a: the first key, described over
+                two lines
+            b: the second key
+        """
+
+        a: int = spec(1, lo=0, hi=2)
+        b: str = spec("x", choices=("x", "y"))
+
+    docs = {f.name: f.metadata["doc"] for f in dataclasses.fields(Good)}
+    assert docs == {"a": "the first key, described over two lines", "b": "the second key"}
+    assert dataclasses.fields(Good)[0].metadata["hi"] == 2
+    with pytest.raises(TypeError, match=r"undescribed: \['b'\], unknown: \['c'\]"):
+
+        @section
+        class Bad:
+            """A section.
+
+            Attributes:
+                a: described
+                c: not a key
+            """
+
+            a: int = spec(1)
+            b: int = spec(2)
