@@ -1,4 +1,4 @@
-"""Eye squares in a face box, the Haar eye locator, and the eye-state estimator on the shipped model."""
+"""The Haar eye locator, and the eye-state estimator on the shipped model."""
 
 from __future__ import annotations
 
@@ -29,10 +29,10 @@ def eye_model_path():
 
 
 @pytest.fixture(scope="module")
-def eye_classifier(eye_model_path):
+def eye_classifier(eye_model_path, request):
     clf = load_classifier(eye_model_path)
-    yield clf
-    clf.close()
+    request.addfinalizer(clf.close)
+    return clf
 
 
 @pytest.fixture(scope="module")
@@ -49,28 +49,6 @@ def cew_test():
     meta = ModelMetadata.load(model_path("", "eye_state").with_suffix(".json"))
     idx = split_by_group(data.group, DEFAULT_FRACTIONS, int(meta.extra["seed"]))
     return data.take(idx["test"])
-
-
-@pytest.mark.parametrize(
-    "face", [FaceBox(0, 0, 100, 100), FaceBox(288, 59, 272, 272), FaceBox(-20, 5, 61, 64)]
-)
-def test_eye_boxes_are_equal_squares_inside_the_face_left_first(face):
-    left, right = eye_boxes(face)
-    for box in (left, right):
-        assert box.w == box.h == round(EYE_SIZE_FRAC * face.w)
-        assert face.x <= box.x and box.x + box.w <= face.x + face.w
-        assert face.y <= box.y and box.y + box.h <= face.y + face.h
-        assert box.y + box.h / 2 < face.y + face.h / 2  # the upper half of the face
-    assert left.x + left.w / 2 < face.x + face.w / 2 < right.x + right.w / 2
-    assert left.y == right.y  # a frontal box: eyes level
-    # Mirror images of each other about the face's vertical centre line (to a pixel of rounding).
-    assert abs((left.x + left.w / 2 - face.x) - (face.x + face.w - right.x - right.w / 2)) <= 1
-
-
-def test_eye_boxes_scale_with_the_face():
-    small, big = eye_boxes(FaceBox(0, 0, 100, 100)), eye_boxes(FaceBox(0, 0, 200, 200))
-    assert big[0].w == 2 * small[0].w
-    assert abs(big[1].x - 2 * small[1].x) <= 1
 
 
 def test_make_locator_follows_the_config():
