@@ -5,7 +5,6 @@ import pytest
 
 from conversion.train import emotion_metadata
 from edge_monitor.crops import (
-    EYE_SIZE_FRAC,
     MIN_MOUTH_INSIDE,
     MIN_MOUTH_PX,
     MOUTH_REGION,
@@ -87,7 +86,7 @@ def test_larger_faces_are_downscaled_to_the_input_size(size):
 def test_eye_boxes_are_equal_squares_inside_the_face_left_first(face):
     left, right = eye_boxes(face)
     for box in (left, right):
-        assert box.w == box.h == round(EYE_SIZE_FRAC * face.w)
+        assert box.w == box.h == round(0.28 * face.w)  # the squares the eye model was tuned on
         assert face.x <= box.x and box.x + box.w <= face.x + face.w
         assert face.y <= box.y and box.y + box.h <= face.y + face.h
         assert box.y + box.h / 2 < face.y + face.h / 2  # the upper half of the face
@@ -151,5 +150,14 @@ def test_mouth_pixels_has_the_model_size_and_skips_unusable_regions():
     assert mouth_pixels(gray, FaceBox(100, 200, 100, 100), (32, 32)) is None
     # A tiny face: the mouth region is too small to read.
     assert mouth_pixels(gray, FaceBox(100, 60, 10, 10), (32, 32)) is None
-    assert not usable(FaceBox(0, 0, MIN_MOUTH_PX - 1, 40), 320, 240, MIN_MOUTH_PX, MIN_MOUTH_INSIDE)
-    assert usable(FaceBox(0, 0, MIN_MOUTH_PX, MIN_MOUTH_PX), 320, 240, MIN_MOUTH_PX, MIN_MOUTH_INSIDE)
+    # Mouth regions: at least 12 px a side and 60 % inside the frame.
+    assert not usable(FaceBox(0, 0, 11, 40), 320, 240, MIN_MOUTH_PX, MIN_MOUTH_INSIDE)
+    assert usable(FaceBox(0, 0, 12, 12), 320, 240, MIN_MOUTH_PX, MIN_MOUTH_INSIDE)
+    assert usable(FaceBox(-15, 0, 40, 40), 320, 240, MIN_MOUTH_PX, MIN_MOUTH_INSIDE)  # 62.5 % inside
+    assert not usable(FaceBox(-17, 0, 40, 40), 320, 240, MIN_MOUTH_PX, MIN_MOUTH_INSIDE)  # 57.5 %
+
+
+def test_eye_squares_need_8_px_and_three_quarters_inside_the_frame():
+    assert not usable(FaceBox(0, 0, 7, 7), 320, 240) and usable(FaceBox(0, 0, 8, 8), 320, 240)
+    assert usable(FaceBox(-10, 0, 40, 40), 320, 240)  # 75 % inside
+    assert not usable(FaceBox(-11, 0, 40, 40), 320, 240)
