@@ -90,14 +90,15 @@ class EyeClosureTracker:
     PERCLOS is the share of observed time in the last ``perclos_window_s`` with the eyes closed;
     it is reported once at least ``perclos_min_coverage`` of the window has been observed.
 
+    The eye state comes decided (:class:`edge_monitor.decisions.DriverDecisions`: the eye model's
+    P(closed) against ``eyes.closed_threshold``, with the landmarks' eye opening when there are some).
+
     Args:
         cfg: Fatigue settings.
-        closed_threshold: P(closed) at or above which the eyes count as closed.
     """
 
-    def __init__(self, cfg: FatigueConfig, closed_threshold: float) -> None:
+    def __init__(self, cfg: FatigueConfig) -> None:
         self._cfg = cfg
-        self._threshold = closed_threshold
         self._closure = _RunTimer(cfg.reopen_s, cfg.max_gap_s)
         self._last_obs_t: float | None = None
         self._obs: deque[tuple[float, float, bool]] = deque()  # (t, dt, closed)
@@ -163,10 +164,6 @@ class EyeClosureTracker:
             self._perclos_high = not self._perclos_high
             data = {"value": round(self.perclos, 4), "threshold": warn, "above": self._perclos_high}
             events.append(Event("perclos", now, frame, data))
-
-    def update(self, now: float, frame: int, closed_prob: float | None) -> list[Event]:
-        """Feed one frame's P(closed) (None: no eye observation); returns the events raised."""
-        return self.observe(now, frame, None if closed_prob is None else closed_prob >= self._threshold)
 
     def observe(self, now: float, frame: int, closed: bool | None) -> list[Event]:
         """Feed one frame's decided eye state (None: unknown); returns the events raised."""

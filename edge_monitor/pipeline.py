@@ -122,7 +122,7 @@ class Pipeline:
         self._flip_tta = cfg.emotion.flip_tta
         self._presence = PresenceTracker(cfg.face)
         self._emotion = EmotionWindow(emotion_model.labels, cfg.emotion)
-        self._closure = EyeClosureTracker(cfg.fatigue, cfg.eyes.closed_threshold)
+        self._closure = EyeClosureTracker(cfg.fatigue)
         self._yawn = YawnTracker(cfg.fatigue)
         self._attention = AttentionTracker(cfg.attention)
         self._degraded = DegradedTimer()
