@@ -3,7 +3,7 @@
 # Bookworm (Debian 12 arm64, Python 3.11), under qemu user-mode emulation. See docs/arm64.md.
 #
 #   scripts/test-arm64.sh                  build or reuse the root, install, test, replay and compare
-#   scripts/test-arm64.sh -- ARGS...       pass ARGS to pytest instead of the default (the whole suite)
+#   scripts/test-arm64.sh -- ARGS...       pass ARGS to pytest instead of -q (always with -m "not train")
 #   scripts/test-arm64.sh --rebuild        remove the root and build it again
 #   scripts/test-arm64.sh --no-replay      skip the clip replay and the event comparison
 #   scripts/test-arm64.sh --mp4            also replay the original MP4 and show its event differences
@@ -442,11 +442,10 @@ sys.exit(sve)' || die "the emulated CPU has SVE: QEMU_CPU=$PI_CPU did not take e
 
 # --- tests, replay, comparison -----------------------------------------------------------------
 
-# A pytest plugin for the root, written on every run. It (1) skips a test that fails only because
-# TensorFlow/Keras is missing (training code: the device never installs the train extra; the
-# TF-free tests in the same modules, e.g. the shipped models' accuracy, still run), and (2) marks
-# the known platform issues below as expected failures, with the reason. Delete an entry once its
-# cause is fixed (pytest then reports it as XPASS).
+# A pytest plugin for the root, written on every run: it marks the known platform issues below as
+# expected failures, with the reason. Delete an entry once its cause is fixed (pytest then reports
+# it as XPASS). Tests that need TensorFlow carry the `train` marker and are deselected (the device
+# never installs the train extra).
 write_pytest_plugin() {
   cat >"$ROOT$STATE/arm64_pytest_plugin.py" <<'PYTHON'
 """make test-arm64's pytest plugin (written by scripts/test-arm64.sh; edit it there)."""
@@ -460,7 +459,6 @@ KNOWN = {
     "tests/test_systemd.py::test_daemon_protocol_end_to_end": "speed: under emulation a real-time replay"
     " gets fewer than 30 frames through in 2.5 s",
 }
-TENSORFLOW = ("tensorflow", "keras")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -468,30 +466,13 @@ def pytest_collection_modifyitems(config, items):
         if item.nodeid in KNOWN:
             reason = "arm64 known issue: " + KNOWN[item.nodeid]
             item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
-
-
-def _needs_tensorflow(excinfo) -> bool:
-    if excinfo is None or not excinfo.errisinstance(ModuleNotFoundError):
-        return False
-    name = (excinfo.value.name or "").split(".")[0]
-    # Only where training code or a test imports it: the device package itself must never need it.
-    return name in TENSORFLOW and "/edge_monitor/" not in str(excinfo.traceback[-1].path)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed and not hasattr(report, "wasxfail") and _needs_tensorflow(call.excinfo):
-        report.outcome = "skipped"
-        reason = f"needs {call.excinfo.value.name} (the train extra), which the device does not install"
-        report.longrepr = (str(item.path), item.location[1] or 0, "Skipped: " + reason)
 PYTHON
 }
 
 run_tests() {
-  local args=("${PYTEST_ARGS[@]}")
-  ((${#args[@]})) || args=(-q)
+  # No TensorFlow on the device: the `train` tests are deselected (a -m in ARGS replaces this one).
+  local args=(-m "not train" "${PYTEST_ARGS[@]}")
+  ((${#PYTEST_ARGS[@]})) || args+=(-q)
   write_pytest_plugin
   # --import-mode=append with -P: `edge_monitor` is the installed package (site-packages comes
   # first); `tests` and `conversion` come from the checkout, which is read-only (no caches).

@@ -9,6 +9,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("EDGE_MONITOR_SHARED", REPO.parent / "shared"))
+TRAIN_EXTRA = "needs the train extra: pip install -e .[train]"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``train`` skips without TensorFlow, before its fixtures import Keras."""
+    if item.get_closest_marker("train") is not None:
+        pytest.importorskip("tensorflow", reason=TRAIN_EXTRA)
 
 
 def require_shared(relpath: str) -> Path:

@@ -73,7 +73,6 @@ def quick_run(tmp_path_factory):
     from tests.conftest import require_shared
 
     require_shared("clips/pyfeat/single_face.mp4")
-    pytest.importorskip("tensorflow", reason="the baseline part runs the Keras mini-Xception (train extra)")
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.pipeline", "--quick", "--out-dir", str(out)],
@@ -87,6 +86,7 @@ def quick_run(tmp_path_factory):
     return out, json.loads((out / "results" / "pipeline.json").read_text()), proc.stdout
 
 
+@pytest.mark.train
 def test_quick_run_measures_every_part_on_the_real_clip(quick_run):
     _, result, stdout = quick_run
     frames = 72  # single_face.mp4
@@ -120,6 +120,7 @@ def test_quick_run_measures_every_part_on_the_real_clip(quick_run):
     assert "speed-up over the usual approach" in stdout
 
 
+@pytest.mark.train
 def test_quick_run_writes_the_report_with_the_machine(quick_run):
     out, result, _ = quick_run
     md = (out / "results.md").read_text()
@@ -128,6 +129,7 @@ def test_quick_run_writes_the_report_with_the_machine(quick_run):
     assert "| single_face.mp4 | 72 |" in md
 
 
+@pytest.mark.train
 def test_only_re_measures_one_part_and_keeps_the_others(quick_run, tmp_path):
     _, before, _ = quick_run
     (tmp_path / "results").mkdir()

@@ -108,6 +108,7 @@ def test_corrupt_dataset_is_a_dataset_error(tmp_path):
         eyes.load_cew(bad)
 
 
+@pytest.mark.train
 def test_smoke_train_writes_a_loadable_int8_model(cew, tmp_path):
     out = tmp_path / "eye.tflite"
     argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
@@ -192,6 +193,7 @@ def test_evaluate_only_reproduces_the_recorded_numbers_and_adds_per_photo_accura
     assert json.loads(model.with_suffix(".json").read_text())["metrics"]["test"]["int8_accuracy"] == 0.5
 
 
+@pytest.mark.train
 def test_members_are_averaged_into_one_int8_model(cew, tmp_path):
     out = tmp_path / "eyes2.tflite"
     argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
@@ -212,6 +214,7 @@ def test_members_are_averaged_into_one_int8_model(cew, tmp_path):
     assert (report / "history_member0.csv").is_file() and (report / "history_member1.csv").is_file()
 
 
+@pytest.mark.train
 def test_refit_trains_on_train_and_val_and_reports_only_test(cew, tmp_path):
     out = tmp_path / "eye_refit.tflite"
     argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "2", "--threads", "2"]
@@ -263,6 +266,7 @@ def test_cross_validation_pool_is_train_and_val_without_a_test_photo(cew):
     assert len(eyes_cv.pool_without_test(data, 7, limit=400)) == 400
 
 
+@pytest.mark.train
 def test_cross_validation_writes_its_report_and_no_model(cew, tmp_path):
     out = tmp_path / "eye.tflite"
     argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
@@ -277,6 +281,7 @@ def test_cross_validation_writes_its_report_and_no_model(cew, tmp_path):
     assert sorted(p.name for p in (report / "cv").iterdir()) == ["history_fold0.csv", "history_fold1.csv"]
 
 
+@pytest.mark.train
 def test_flatten_head_and_upsampling_still_take_a_24x24_crop(cew, tmp_path):
     out = tmp_path / "eye_flat.tflite"
     argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
@@ -291,6 +296,7 @@ def test_flatten_head_and_upsampling_still_take_a_24x24_crop(cew, tmp_path):
     clf.close()
 
 
+@pytest.mark.train
 def test_cnn_head_and_upsampling_shape_the_network():
     from conversion.model import build_cnn
 

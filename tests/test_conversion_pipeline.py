@@ -19,6 +19,7 @@ def fer():
     return require_shared("datasets/fer2013.npz")
 
 
+@pytest.mark.train
 def test_train_quantize_evaluate_smoke(fer, tmp_path):
     out = tmp_path / "run"
     tiny = ["--widths", "8", "16", "--convs", "1", "1", "--batch-size", "32", "--threads", "2"]
@@ -61,6 +62,7 @@ def test_train_quantize_evaluate_smoke(fer, tmp_path):
     assert any(p.name.startswith("confusion_ferplus_") for p in report.iterdir())
 
 
+@pytest.mark.train
 def test_quantize_rejects_a_small_calibration_set(fer, tmp_path):
     with pytest.raises(SystemExit):
         quantize.main(["--keras", str(tmp_path / "x.keras"), "--calibration", "100"])
@@ -99,6 +101,7 @@ def test_shipped_model_keeps_its_model_card_accuracy(fer, emotion_model_path):
         )
 
 
+@pytest.mark.train
 def test_time_limit_stops_after_an_epoch_and_resume_continues(fer, tmp_path):
     out = tmp_path / "run"
     tiny = ["--widths", "8", "16", "--convs", "1", "1", "--batch-size", "64", "--limit", "128"]

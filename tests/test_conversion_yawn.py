@@ -186,6 +186,7 @@ def test_missing_fer_for_negatives_is_a_dataset_error(yawdd, tmp_path, capsys):
 # --- training ------------------------------------------------------------------------------------
 
 
+@pytest.mark.train
 def test_smoke_train_writes_a_loadable_int8_model(yawdd, tmp_path):
     out = tmp_path / "yawn.tflite"
     tiny = [

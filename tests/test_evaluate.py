@@ -112,6 +112,7 @@ def _png(path: Path) -> None:
     assert path.read_bytes().startswith(b"\x89PNG")
 
 
+@pytest.mark.train
 def test_keras_smoke(tiny, data, tmp_path, no_default_tflite, capsys):
     out = tmp_path / "eval"
     rc = evaluate.main(
@@ -136,6 +137,7 @@ def test_keras_smoke(tiny, data, tmp_path, no_default_tflite, capsys):
     assert "macro avg" in printed and "keras_flip" in printed
 
 
+@pytest.mark.train
 def test_keras_vs_tflite(tiny, tiny_tflite, data, tmp_path, capsys):
     out = tmp_path / "eval"
     argv = ["--data", str(data), "--split", "public_test", "--keras", str(tiny), "--tflite", str(tiny_tflite)]
@@ -154,6 +156,7 @@ def test_keras_vs_tflite(tiny, tiny_tflite, data, tmp_path, capsys):
     assert "keras_vs_tflite: top-1 agreement" in capsys.readouterr().out
 
 
+@pytest.mark.train
 def test_default_tflite_only(tiny_tflite, data, tmp_path, monkeypatch):
     monkeypatch.setattr(evaluate, "default_tflite", lambda: tiny_tflite)
     out = tmp_path / "eval"
@@ -174,6 +177,7 @@ def test_nothing_to_evaluate(small_npz, tmp_path, no_default_tflite, capsys):
     assert "nothing to evaluate" in err and "--mini-xception" in err
 
 
+@pytest.mark.train
 def test_missing_and_broken_models(small_npz, tmp_path, no_default_tflite, capsys):
     base = ["--data", str(small_npz), "--out", str(tmp_path / "o")]
     missing, bad_format = ModelNotFoundError.exit_code, ModelFormatError.exit_code
@@ -195,6 +199,7 @@ def test_missing_and_broken_models(small_npz, tmp_path, no_default_tflite, capsy
     assert "not a valid TFLite model" in _fails([*base, "--tflite", str(bad_tfl)], bad_format, capsys)
 
 
+@pytest.mark.train
 def test_wrong_metadata_size(tiny, small_npz, tmp_path, no_default_tflite, capsys):
     from conversion.baselines import mini_xception_metadata
 
@@ -250,6 +255,7 @@ def mini_xception() -> Path:
         pytest.skip(f"mini-Xception download failed (no network?): {exc}")
 
 
+@pytest.mark.train
 def test_mini_xception_fetch_and_accuracy(mini_xception, data, tmp_path, no_default_tflite):
     assert baselines._sha256(mini_xception) == baselines.MINI_XCEPTION_SHA256
     out = tmp_path / "eval"
