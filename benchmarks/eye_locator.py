@@ -28,15 +28,8 @@ import numpy as np
 from benchmarks.machine import describe, write_result
 from conversion.paths import shared_dir
 from edge_monitor.config import load_config
-from edge_monitor.eyes import (
-    EYE_CENTER_X_FRAC,
-    EYE_CENTER_Y_FRAC,
-    EYE_SIZE_FRAC,
-    EyeStateEstimator,
-    GeometricEyeLocator,
-    HaarEyeLocator,
-    eye_boxes,
-)
+from edge_monitor.crops import EYE_CENTER_X_FRAC, EYE_CENTER_Y_FRAC, EYE_SIZE_FRAC, eye_boxes
+from edge_monitor.eyes import EyeStateEstimator, GeometricEyeLocator, HaarEyeLocator
 from edge_monitor.faces import build_face_tracker
 from edge_monitor.inference import load_classifier
 from edge_monitor.paths import shipped_models_dir

@@ -37,8 +37,8 @@ from conversion.paths import shared_dir
 from edge_monitor.config import Config
 from edge_monitor.faces import DriverFaceTracker, build_detectors
 from edge_monitor.landmarks import load_landmarker
+from edge_monitor.presence import PresenceTracker
 from edge_monitor.sources.replay import VideoFileSource
-from edge_monitor.tracking import PresenceTracker
 
 HERE = Path(__file__).resolve().parent
 CLIPS = ("fer/woman2.mp4", "pyfeat/single_face.mp4", "pyfeat/WolfgangLanger_Pexels.mp4")

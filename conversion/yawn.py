@@ -68,8 +68,8 @@ from conversion.yawn_data import (
 )
 from conversion.yawn_report import device_detector_check, print_summary, test_numbers
 from edge_monitor.config import load_config
+from edge_monitor.crops import MOUTH_REGION
 from edge_monitor.errors import DatasetError
-from edge_monitor.mouth import MOUTH_REGION
 
 __all__ = [
     "DATASET_DETECTOR",

@@ -21,10 +21,10 @@ from conversion.common import grey_metadata
 from conversion.paths import shared_dir
 from conversion.skeleton import SPLIT_NAMES, Rows, check_fractions, checked_split, random_rows
 from edge_monitor.config import DetectorConfig, load_config
+from edge_monitor.crops import MouthRegion
 from edge_monitor.errors import DatasetError
 from edge_monitor.faces import HaarFaceDetector, find_face
 from edge_monitor.metadata import ModelMetadata
-from edge_monitor.mouth import MouthRegion
 from edge_monitor.types import FaceBox
 
 YAWN_LABELS = ("no_yawn", "yawn")  # output order; index.csv's label names map onto it
