@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The network guard (autouse: no test reaches beyond this machine); pytester runs the guard's own tests.
+pytest_plugins = ("tests.network_guard", "pytester")
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("EDGE_MONITOR_SHARED", REPO.parent / "shared"))
 TRAIN_EXTRA = "needs the train extra: pip install -e .[train]"
