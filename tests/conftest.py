@@ -59,6 +59,19 @@ def emotion_classifier(emotion_model_path):
     clf.close()
 
 
+@pytest.fixture
+def broker(tmp_path):
+    """A mosquitto broker on 127.0.0.1 in ``tmp_path/broker``, not started (tests/mqtt_broker.py)."""
+    import signal
+
+    from tests.mqtt_broker import Broker, mosquitto_path
+
+    mosquitto_path()
+    b = Broker(tmp_path / "broker")
+    yield b
+    b.stop(signal.SIGKILL)
+
+
 @pytest.fixture(scope="session")
 def config():
     """The packaged default config."""
