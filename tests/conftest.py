@@ -33,6 +33,15 @@ def require_shared(relpath: str) -> Path:
     return p
 
 
+def replay(video: Path, events: Path, *extra: object) -> int:
+    """``edge-monitor --video VIDEO --events EVENTS --quiet --gpio off EXTRA...`` in-process: its exit code."""
+    from edge_monitor.cli import main
+
+    return main(
+        ["--video", str(video), "--events", str(events), "--quiet", "--gpio", "off", *map(str, extra)]
+    )
+
+
 @pytest.fixture
 def clip():
     """``clip("pyfeat/single_face.mp4")`` → the path of a shared clip."""

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from edge_monitor.cli import main
 from edge_monitor.outputs.snapshots import SnapshotSink
 from edge_monitor.types import EmotionState, Event, Frame, StepResult
+from tests.conftest import replay
 
 
 def result(i, level=None):
@@ -37,20 +37,7 @@ def test_only_alerts_at_or_above_the_level_are_saved_and_old_ones_pruned(tmp_pat
 
 def test_a_default_run_writes_nothing_but_the_event_log(tmp_path, clip):
     events = tmp_path / "state" / "events.jsonl"
-    assert (
-        main(
-            [
-                "--video",
-                str(clip("pyfeat/face_noface.mov")),
-                "--events",
-                str(events),
-                "--quiet",
-                "--gpio",
-                "off",
-            ]
-        )
-        == 0
-    )
+    assert replay(clip("pyfeat/face_noface.mov"), events) == 0
     assert [p.name for p in (tmp_path / "state").iterdir()] == ["events.jsonl"]
 
 
@@ -58,7 +45,6 @@ def test_enabled_snapshots_go_beside_the_event_log(tmp_path, clip):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("snapshots:\n  enabled: true\n  min_level: notice\n")
     events = tmp_path / "state" / "events.jsonl"
-    argv = ["--video", str(clip("pyfeat/face_noface.mov")), "--events", str(events), "--config", str(cfg)]
-    assert main([*argv, "--quiet", "--gpio", "off"]) == 0
+    assert replay(clip("pyfeat/face_noface.mov"), events, "--config", cfg) == 0
     snaps = list((tmp_path / "state" / "snapshots").glob("*.jpg"))
     assert len(snaps) >= 1 and all("_notice" in p.name for p in snaps)
