@@ -48,14 +48,19 @@ def clip():
     return lambda name: require_shared(f"clips/{name}")
 
 
+def shipped_model(name: str) -> Path:
+    """``models/<name>.tflite``, the shipped model (a failure when it is missing)."""
+    from edge_monitor.paths import shipped_models_dir
+
+    p = shipped_models_dir() / f"{name}.tflite"
+    assert p.is_file(), f"the shipped model models/{name}.tflite is missing"
+    return p
+
+
 @pytest.fixture(scope="session")
 def emotion_model_path() -> Path:
     """The shipped int8 emotion model."""
-    from edge_monitor.paths import shipped_models_dir
-
-    p = shipped_models_dir() / "emotion.tflite"
-    assert p.is_file(), "the shipped model models/emotion.tflite is missing"
-    return p
+    return shipped_model("emotion")
 
 
 @pytest.fixture(scope="session")
