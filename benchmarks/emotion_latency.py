@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import describe, write_result
-from benchmarks.stats import percentiles, time_calls
+from benchmarks.machine import describe, write_latencies
+from benchmarks.stats import percentiles, time_model
 from conversion.paths import fer2013_path
 from edge_monitor.crops import face_pixels
-from edge_monitor.inference import load_classifier
+from edge_monitor.metadata import ModelMetadata
 from edge_monitor.paths import shipped_models_dir
 from edge_monitor.types import FaceBox
 
@@ -27,18 +27,20 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def run(model: Path, faces: np.ndarray, threads: int, repeats: int) -> dict:
-    clf = load_classifier(model, threads=threads)
-    infer = time_calls(clf.predict_pixels, faces, repeats, warmup=200)
+    timed = time_model(model, faces, repeats, warmup=200, threads=threads)
     # Crop + resize of a 200x200 face box in a 640x480 frame to the 48x48 input.
+    meta = ModelMetadata.load(model.with_suffix(".json"))
     frame = np.random.default_rng(0).integers(0, 256, (480, 640), dtype=np.uint8)
     crop = []
     for i in range(2000):
         t0 = time.perf_counter()
-        face_pixels(frame, FaceBox(200 + i % 50, 100, 200, 200), clf.meta)
+        face_pixels(frame, FaceBox(200 + i % 50, 100, 200, 200), meta)
         crop.append(time.perf_counter() - t0)
-    size = model.stat().st_size
-    clf.close()
-    return {"inference_ms": percentiles(infer), "crop_resize_ms": percentiles(crop), "model_bytes": size}
+    return {
+        "inference_ms": timed["inference_ms"],
+        "crop_resize_ms": percentiles(crop),
+        "model_bytes": timed["model_bytes"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,12 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": describe(),
         "one_thread": run(args.model, faces, threads=1, repeats=args.repeats),
     }
-    write_result(args.out, result)
-    one = result["one_thread"]["inference_ms"]
-    print(
-        f"int8 emotion inference, 1 thread: median {one['p50']:.3f} ms, p99 {one['p99']:.3f} ms ({one['n']} runs)"
-    )
-    print(f"wrote {args.out}")
+    write_latencies(args.out, result, {"emotion inference": result["one_thread"]["inference_ms"]})
     return 0
 
 

@@ -28,15 +28,8 @@ import numpy as np
 from benchmarks.machine import describe, write_result
 from conversion.paths import shared_dir
 from edge_monitor.config import load_config
-from edge_monitor.eyes import (
-    EYE_CENTER_X_FRAC,
-    EYE_CENTER_Y_FRAC,
-    EYE_SIZE_FRAC,
-    EyeStateEstimator,
-    GeometricEyeLocator,
-    HaarEyeLocator,
-    eye_boxes,
-)
+from edge_monitor.crops import EYE_CENTER_X_FRAC, EYE_CENTER_Y_FRAC, EYE_SIZE_FRAC, eye_boxes
+from edge_monitor.eyes import EyeStateEstimator, GeometricEyeLocator, HaarEyeLocator
 from edge_monitor.faces import build_face_tracker
 from edge_monitor.inference import load_classifier
 from edge_monitor.paths import shipped_models_dir
@@ -231,6 +224,61 @@ def cew_haar_eye_width(cew: Path, n: int = 1000) -> dict:
     return {"patches": len(x), "found": len(widths), "eye_width_of_patch": round(float(np.median(widths)), 3)}
 
 
+def score_locators(clf, cfg, faces: list[ClipFace], png: Path | None) -> tuple[dict, dict, HaarEyeLocator]:
+    """The geometric and the Haar eye locator with the eye model over the clip's faces.
+
+    Returns:
+        Each locator's scores, each locator's P(closed) per frame, and the Haar locator (its
+        cascade's hit counts).
+    """
+    threshold = cfg.eyes.closed_threshold
+    scores: dict[str, dict] = {}
+    per_frame: dict[str, dict[int, float | None]] = {}
+    haar = HaarEyeLocator()
+    for name, locator in (("geometric", GeometricEyeLocator()), ("haar", haar)):
+        est = EyeStateEstimator(clf, cfg.eyes, locator)
+        probs, cost = run_locator(est, faces)
+        per_frame[name] = probs
+        scores[name] = score(probs, faces, threshold) | {"per_face_ms": cost}
+        # From frame 424 the head tilts and looks down while laughing: the landmark EAR calls these
+        # frames open while the lids look lowered, so the labels there are least trustworthy.
+        head = [f for f in faces if f.index < TILTED_TAIL]
+        scores[name][f"frames_before_{TILTED_TAIL}"] = score(probs, head, threshold)
+        if png:
+            montage(est, faces, shared_dir() / "datasets" / "cew_eyes.npz", png / f"crops_{name}.png")
+    total = haar.found + haar.fallbacks
+    scores["haar"]["cascade_hit_rate"] = round(haar.found / total, 4) if total else None
+    return scores, per_frame, haar
+
+
+def haar_eye_sizes(haar: HaarEyeLocator, faces: list[ClipFace]) -> dict:
+    """Where the Haar eye boxes sit in the face box, and (with CEW) their width in CEW's patches."""
+    positions = haar_eye_positions(haar, faces)
+    out: dict = {"haar_eye_positions_in_face": positions}
+    cew = shared_dir() / "datasets" / "cew_eyes.npz"
+    if cew.exists():
+        on_cew = cew_haar_eye_width(cew)
+        face_w = np.mean([positions[s]["width"] for s in positions])
+        on_cew["size_matching_cew"] = round(float(face_w / on_cew["eye_width_of_patch"]), 3)
+        out["haar_eye_width_in_cew"] = on_cew
+    return out
+
+
+def print_summary(result: dict) -> None:
+    for name, s in result["locators"].items():
+        print(
+            f"{name:>9}: accuracy {s['accuracy']:.3f}  balanced {s['balanced_accuracy']:.3f}  AUC {s['auc']:.3f}"
+            f"  P(closed) closed {s['mean_p_closed_on_closed']:.2f} / open {s['mean_p_closed_on_open']:.2f}"
+            f"  ({s['frames']} frames)  {s['per_face_ms']['p50']:.2f} ms/face"
+        )
+    print("haar eye boxes in the face box:", json.dumps(result["haar_eye_positions_in_face"]))
+    if "haar_eye_width_in_cew" in result:
+        print("haar eye width in CEW patches:", json.dumps(result["haar_eye_width_in_cew"]))
+    if "geometry_grid" in result:
+        best = sorted(result["geometry_grid"], key=lambda r: (-r["auc"], -r["balanced_accuracy"]))[:5]
+        print("best geometric fractions:", json.dumps(best))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.eye_locator", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", type=Path, default=None, help="eye-state .tflite (default: the shipped one)")
@@ -245,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     model = args.model or shipped_models_dir() / "eye_state.tflite"
     clf = load_classifier(model, threads=1)
     faces, n_frames = clip_faces(args.clip, read_labels(args.labels))
-    threshold = cfg.eyes.closed_threshold
+    scores, per_frame, haar = score_locators(clf, cfg, faces, args.png)
     result = {
         "benchmark": "eye_locator",
         "model": model.name,
@@ -254,35 +302,12 @@ def main(argv: list[str] | None = None) -> int:
         "frames": n_frames,
         "frames_with_face": len(faces),
         "scored": "pseudo-label open/closed (partial skipped), frames outside hand-over-face 85-230",
-        "closed_threshold": threshold,
+        "closed_threshold": cfg.eyes.closed_threshold,
         "geometry": {"center_x": EYE_CENTER_X_FRAC, "center_y": EYE_CENTER_Y_FRAC, "size": EYE_SIZE_FRAC},
         "machine": describe(),
-        "locators": {},
+        "locators": scores,
+        **haar_eye_sizes(haar, faces),
     }
-    per_frame: dict[str, dict[int, float | None]] = {}
-    haar = HaarEyeLocator()
-    for name, locator in (("geometric", GeometricEyeLocator()), ("haar", haar)):
-        est = EyeStateEstimator(clf, cfg.eyes, locator)
-        probs, cost = run_locator(est, faces)
-        per_frame[name] = probs
-        result["locators"][name] = score(probs, faces, threshold) | {"per_face_ms": cost}
-        # From frame 424 the head tilts and looks down while laughing: the landmark EAR calls these
-        # frames open while the lids look lowered, so the labels there are least trustworthy.
-        head = [f for f in faces if f.index < TILTED_TAIL]
-        result["locators"][name][f"frames_before_{TILTED_TAIL}"] = score(probs, head, threshold)
-        if args.png:
-            montage(est, faces, shared_dir() / "datasets" / "cew_eyes.npz", args.png / f"crops_{name}.png")
-
-    positions = haar_eye_positions(haar, faces)
-    result["haar_eye_positions_in_face"] = positions
-    cew = shared_dir() / "datasets" / "cew_eyes.npz"
-    if cew.exists():
-        on_cew = cew_haar_eye_width(cew)
-        face_w = np.mean([positions[s]["width"] for s in positions])
-        on_cew["size_matching_cew"] = round(float(face_w / on_cew["eye_width_of_patch"]), 3)
-        result["haar_eye_width_in_cew"] = on_cew
-    total = haar.found + haar.fallbacks
-    result["locators"]["haar"]["cascade_hit_rate"] = round(haar.found / total, 4) if total else None
     result["per_frame"] = [
         {
             "frame": f.index,
@@ -296,18 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         result["geometry_grid"] = grid(clf, cfg, faces)
     clf.close()
     write_result(args.out, result)
-    for name, s in result["locators"].items():
-        print(
-            f"{name:>9}: accuracy {s['accuracy']:.3f}  balanced {s['balanced_accuracy']:.3f}  AUC {s['auc']:.3f}"
-            f"  P(closed) closed {s['mean_p_closed_on_closed']:.2f} / open {s['mean_p_closed_on_open']:.2f}"
-            f"  ({s['frames']} frames)  {s['per_face_ms']['p50']:.2f} ms/face"
-        )
-    print("haar eye boxes in the face box:", json.dumps(positions))
-    if "haar_eye_width_in_cew" in result:
-        print("haar eye width in CEW patches:", json.dumps(result["haar_eye_width_in_cew"]))
-    if args.grid:
-        best = sorted(result["geometry_grid"], key=lambda r: (-r["auc"], -r["balanced_accuracy"]))[:5]
-        print("best geometric fractions:", json.dumps(best))
+    print_summary(result)
     print(f"wrote {args.out}")
     return 0
 

@@ -37,8 +37,8 @@ from conversion.paths import shared_dir
 from edge_monitor.config import Config
 from edge_monitor.faces import DriverFaceTracker, build_detectors
 from edge_monitor.landmarks import load_landmarker
+from edge_monitor.presence import PresenceTracker
 from edge_monitor.sources.replay import VideoFileSource
-from edge_monitor.tracking import PresenceTracker
 
 HERE = Path(__file__).resolve().parent
 CLIPS = ("fer/woman2.mp4", "pyfeat/single_face.mp4", "pyfeat/WolfgangLanger_Pexels.mp4")
@@ -109,12 +109,9 @@ def clip(cfg: Config, name: str, landmarks) -> dict:
 def interleaved(clip_name: str = "fer/woman2.mp4", passes: int = 3) -> dict:
     """The whole pipeline step, old default (Haar, no landmarks) against the new (BlazeFace +
     landmarks), frame by frame in turn in one process: both see the same machine load, so the
-    ratio holds on a busy machine whose absolute times do not."""
-    from edge_monitor.eyes import load_eye_estimator
-    from edge_monitor.inference import load_classifier
-    from edge_monitor.mouth import load_yawn_estimator
-    from edge_monitor.paths import shipped_models_dir
-    from edge_monitor.pipeline import Pipeline
+    ratio holds on a busy machine whose absolute times do not. Both are built by the daemon's
+    builder (:mod:`edge_monitor.builder`)."""
+    from edge_monitor.builder import load_models
 
     base = Config()
     configs = {
@@ -132,26 +129,17 @@ def interleaved(clip_name: str = "fer/woman2.mp4", passes: int = 3) -> dict:
     while (frame := source.read()) is not None:
         frames.append(frame)
     source.close()
-    emotion = load_classifier(shipped_models_dir() / "emotion.tflite")
+    models = {name: load_models(cfg) for name, cfg in configs.items()}  # as the daemon builds them
     times: dict[str, list[float]] = {name: [] for name in configs}
     for _ in range(passes):
-        pipelines = {}
-        for name, cfg in configs.items():
-            frontal, turned = build_detectors(cfg.detector)
-            tracker = DriverFaceTracker(frontal, cfg.detector, cfg.face, turned)
-            pipelines[name] = Pipeline(
-                tracker,
-                emotion,
-                cfg,
-                load_eye_estimator(cfg),
-                load_yawn_estimator(cfg),
-                landmarks=load_landmarker(cfg),
-            )
+        pipelines = {name: m.pipeline() for name, m in models.items()}  # fresh trackers each pass
         for frame in frames:
             for name, pipeline in pipelines.items():
                 t0 = time.perf_counter()
                 pipeline.step(frame)
                 times[name].append(time.perf_counter() - t0)
+    for m in models.values():
+        m.close()
     out = {"clip": Path(clip_name).name, "passes": passes}
     for name, t in times.items():
         out[name] = {"step_ms": percentiles(t), "fps": round(len(t) / sum(t), 1)}

@@ -112,52 +112,57 @@ def _replay(clip: Path, folder: Path, url: str | None, n: int) -> dict:
     }
 
 
+def _replay_every_case(clip: Path, repeats: int, folder: Path) -> dict[str, list[dict]]:
+    """``repeats`` rounds of the four cases (each round back to back, alternating their order)."""
+    runs: dict[str, list[dict]] = {case: [] for case in CASES}
+    broker, port = _start_mosquitto(folder)
+    hole = socket.socket()  # a broker that accepts connections and never answers
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(64)
+    urls = {
+        "none": None,
+        "up": f"mqtt://127.0.0.1:{port}",
+        "down": f"mqtt://127.0.0.1:{_free_port()}",
+        "black hole": f"mqtt://127.0.0.1:{hole.getsockname()[1]}",
+    }
+    try:
+        n = 0
+        for rep in range(repeats):
+            order = CASES if rep % 2 == 0 else tuple(reversed(CASES))
+            for case in order:
+                n += 1
+                runs[case].append(_replay(clip, folder, urls[case], n))
+                print(f"{case:>10}: {runs[case][-1]['fps']:.1f} fps", file=sys.stderr)
+    finally:
+        hole.close()
+        broker.terminate()
+        broker.wait(10)
+    return runs
+
+
+def _case_summary(runs: list[dict], none: list[dict], base_cpu: float) -> dict:
+    fps = [r["fps"] for r in runs]
+    main_cpu = [r["main_cpu_s"] for r in runs]
+    other_cpu = [r["cpu_s"] - r["main_cpu_s"] for r in runs]
+    # Each round ran the four cases back to back: its ratio cancels the machine's load drift.
+    paired = [a["fps"] / b["fps"] for a, b in zip(runs, none, strict=True)]
+    return {
+        "fps_runs": fps,
+        "fps_median": statistics.median(fps),
+        "ratio": round(statistics.median(paired), 3),
+        "main_cpu_s_median": round(statistics.median(main_cpu), 3),
+        "cpu_ratio": round(base_cpu / statistics.median(main_cpu), 3),
+        "other_threads_cpu_s_median": round(statistics.median(other_cpu), 3),
+        "fleet_last_run": runs[-1]["fleet"],
+    }
+
+
 def run(clip: Path, repeats: int) -> dict:
     machine = describe()
     started = time.monotonic()
-    runs: dict[str, list[dict]] = {case: [] for case in CASES}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        broker, port = _start_mosquitto(folder)
-        down_port = _free_port()
-        hole = socket.socket()
-        hole.bind(("127.0.0.1", 0))
-        hole.listen(64)
-        urls = {
-            "none": None,
-            "up": f"mqtt://127.0.0.1:{port}",
-            "down": f"mqtt://127.0.0.1:{down_port}",
-            "black hole": f"mqtt://127.0.0.1:{hole.getsockname()[1]}",
-        }
-        try:
-            n = 0
-            for rep in range(repeats):
-                order = CASES if rep % 2 == 0 else tuple(reversed(CASES))
-                for case in order:
-                    n += 1
-                    runs[case].append(_replay(clip, folder, urls[case], n))
-                    print(f"{case:>10}: {runs[case][-1]['fps']:.1f} fps", file=sys.stderr)
-        finally:
-            hole.close()
-            broker.terminate()
-            broker.wait(10)
+        runs = _replay_every_case(clip, repeats, Path(tmp))
     base_cpu = statistics.median(r["main_cpu_s"] for r in runs["none"])
-    cases = {}
-    for case in CASES:
-        fps = [r["fps"] for r in runs[case]]
-        main_cpu = [r["main_cpu_s"] for r in runs[case]]
-        other_cpu = [r["cpu_s"] - r["main_cpu_s"] for r in runs[case]]
-        # Each round ran the four cases back to back: its ratio cancels the machine's load drift.
-        paired = [a["fps"] / b["fps"] for a, b in zip(runs[case], runs["none"], strict=True)]
-        cases[case] = {
-            "fps_runs": fps,
-            "fps_median": statistics.median(fps),
-            "ratio": round(statistics.median(paired), 3),
-            "main_cpu_s_median": round(statistics.median(main_cpu), 3),
-            "cpu_ratio": round(base_cpu / statistics.median(main_cpu), 3),
-            "other_threads_cpu_s_median": round(statistics.median(other_cpu), 3),
-            "fleet_last_run": runs[case][-1]["fleet"],
-        }
     return {
         "benchmark": "fleet",
         "date_utc": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
@@ -167,7 +172,7 @@ def run(clip: Path, repeats: int) -> dict:
         "repeats": repeats,
         "target_ratio": TARGET,
         "machine": machine,
-        "cases": cases,
+        "cases": {case: _case_summary(runs[case], runs["none"], base_cpu) for case in CASES},
     }
 
 

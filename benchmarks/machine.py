@@ -58,3 +58,13 @@ def write_result(path: Path, result: dict) -> None:
     """Write a benchmark's result (which carries :func:`describe`) as indented JSON."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
+
+
+def write_latencies(path: Path, result: dict, timings: dict[str, dict], per: str = "") -> None:
+    """Write ``result``, then print each model's median and p99 latency (``timings``: name → ms)."""
+    write_result(path, result)
+    for name, ms in timings.items():
+        print(
+            f"int8 {name}, 1 thread: median {ms['p50']:.3f} ms, p99 {ms['p99']:.3f} ms{per} ({ms['n']} runs)"
+        )
+    print(f"wrote {path}")

@@ -15,23 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.machine import describe, write_result
-from benchmarks.stats import percentiles, time_calls
+from benchmarks.machine import describe, write_latencies
+from benchmarks.stats import time_model
 from edge_monitor.errors import DatasetError
 from edge_monitor.inference import load_classifier
 from edge_monitor.paths import shipped_models_dir
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def time_model(model: Path, crops: np.ndarray, repeats: int) -> dict:
-    """Per-call latency percentiles (ms) of ``model`` on ``crops``, one thread."""
-    clf = load_classifier(model, threads=1)
-    try:
-        times = time_calls(clf.predict_pixels, crops, repeats, warmup=100)
-    finally:
-        clf.close()
-    return {"inference_ms": percentiles(times), "model_bytes": model.stat().st_size, "crops": len(crops)}
 
 
 def eye_crops(n: int) -> np.ndarray:
@@ -44,18 +34,19 @@ def eye_crops(n: int) -> np.ndarray:
 def mouth_crops(n: int) -> np.ndarray:
     """Mouth crops of the first YawDD frames with a face, cut as the device cuts them."""
     from conversion import yawn
-    from edge_monitor.faces import HaarFaceDetector
+    from edge_monitor.faces import HaarFaceDetector, find_face
     from edge_monitor.mouth import YawnEstimator
 
     frames = yawn.load_index(yawn.yawdd_path())
     cfg = yawn.dataset_detector()
+    frontal, turned = HaarFaceDetector(cfg), HaarFaceDetector.turned(cfg)
     est = YawnEstimator(load_classifier(shipped_models_dir() / "yawn.tflite"))
     try:
         out = []
         for start in range(0, len(frames), 50):
             images = yawn.read_frames(frames.take(np.arange(start, min(start + 50, len(frames)))))
-            faces = yawn.detect_faces(images, HaarFaceDetector(cfg), HaarFaceDetector.turned(cfg))
-            for img, face in zip(images, faces, strict=True):
+            for img in images:
+                face, _ = find_face(img, frontal, turned)
                 crop = est.mouth_pixels(img, face) if face is not None else None
                 if crop is not None:
                     out.append(crop)
@@ -84,16 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "small_models_latency",
         "machine": describe(),
         "one_thread": {
-            name: time_model(models / f"{name}.tflite", x, args.repeats) for name, x in crops.items()
+            name: time_model(models / f"{name}.tflite", x, args.repeats, warmup=100) | {"crops": len(x)}
+            for name, x in crops.items()
         },
     }
-    write_result(args.out, result)
-    for name, r in result["one_thread"].items():
-        ms = r["inference_ms"]
-        print(
-            f"int8 {name}, 1 thread: median {ms['p50']:.3f} ms, p99 {ms['p99']:.3f} ms per crop ({ms['n']} runs)"
-        )
-    print(f"wrote {args.out}")
+    timings = {name: r["inference_ms"] for name, r in result["one_thread"].items()}
+    write_latencies(args.out, result, timings, per=" per crop")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,3 +33,19 @@ def time_calls(fn: Callable[[Any], object], items: Sequence[Any], repeats: int, 
             fn(item)
             times.append(time.perf_counter() - t0)
     return times
+
+
+def time_model(model: Path, inputs: Sequence[Any], repeats: int, warmup: int, threads: int = 1) -> dict:
+    """Per-call latency (ms percentiles) of the device's call (``predict_pixels``) of ``model``.
+
+    Returns:
+        ``inference_ms`` and ``model_bytes`` (the file's size).
+    """
+    from edge_monitor.inference import load_classifier
+
+    clf = load_classifier(model, threads=threads)
+    try:
+        times = time_calls(clf.predict_pixels, inputs, repeats, warmup=warmup)
+    finally:
+        clf.close()
+    return {"inference_ms": percentiles(times), "model_bytes": model.stat().st_size}

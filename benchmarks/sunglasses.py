@@ -27,7 +27,8 @@ import numpy as np
 from benchmarks.machine import describe, write_result
 from conversion.paths import shared_dir
 from edge_monitor.config import Config, load_config
-from edge_monitor.eyes import eye_boxes, eye_darkness, eyes_look_hidden, landmark_eye_boxes
+from edge_monitor.crops import eye_boxes, landmark_eye_boxes
+from edge_monitor.eyes import eye_darkness, eyes_look_hidden
 from edge_monitor.faces import HaarFaceDetector
 from edge_monitor.landmarks import load_landmarker
 from edge_monitor.types import FaceBox

@@ -12,7 +12,7 @@ Faces are found by the device's :class:`edge_monitor.faces.HaarFaceDetector` wit
 this dataset (:func:`dataset_detector`: the camera sits on the mirror, faces are turned and
 small). Where the frontal cascade finds nothing, the turned-face cascade is tried, as on the
 device (:func:`edge_monitor.faces.find_face`): about a quarter of YawDD's frames show a face only
-the profile cascade finds. :func:`edge_monitor.mouth.mouth_pixels` cuts the lower face out of each
+the profile cascade finds. :func:`edge_monitor.crops.mouth_pixels` cuts the lower face out of each
 box, exactly as :class:`edge_monitor.mouth.YawnEstimator` does on the device. Frames without any
 face have no crop: they are left out of training and validation, and reported on test three
 ways (accuracy on the frames with a face; with the faceless ones counted as errors; and with them
@@ -71,11 +71,10 @@ from conversion.night import night_like, night_share
 from conversion.paths import MODELS, REPO, fer2013_path, shared_dir
 from edge_monitor import mesh
 from edge_monitor.config import DetectorConfig, load_config
-from edge_monitor.crops import model_input, mouth_patch
+from edge_monitor.crops import MOUTH_REGION, MouthRegion, model_input, mouth_patch, mouth_pixels
 from edge_monitor.errors import DatasetError
 from edge_monitor.faces import HaarFaceDetector, find_face
 from edge_monitor.metadata import ModelMetadata
-from edge_monitor.mouth import MOUTH_REGION, MouthRegion, mouth_pixels
 from edge_monitor.types import FaceBox
 
 YAWN_LABELS = ("no_yawn", "yawn")  # output order; index.csv's label names map onto it

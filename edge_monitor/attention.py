@@ -29,9 +29,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from edge_monitor.config import AttentionConfig
+from edge_monitor.levels import rank
 from edge_monitor.types import Event
-
-_RANK = {"ok": 0, "notice": 1, "warning": 2, "alarm": 3}
 
 
 class DistractionTimer:
@@ -153,36 +152,14 @@ class ResponseTracker:
         Returns:
             The events raised.
         """
-        c = self._cfg
+        self._track_onsets(now, away, rank(attention_level))
         events: list[Event] = []
-        if away is True:
-            self._away_since = now if self._away_since is None else self._away_since
-        elif away is False:
-            self._away_since = None
-        rank = _RANK[attention_level]
-        self._warning_since = (
-            (now if self._warning_since is None else self._warning_since) if rank >= 2 else None
-        )
-        self._alarm_since = (now if self._alarm_since is None else self._alarm_since) if rank >= 3 else None
-
-        closed_from = now - eyes_closed_s
         if eyes_closed_s <= 0:
             self.asleep = False
-        elif eyes_closed_s > c.sleep_s and not self.asleep:
+        elif eyes_closed_s > self._cfg.sleep_s and not self.asleep:
             self.asleep = True
-            events.append(Event("sleep", now, frame, _span(closed_from, now)))
-
-        cause = start = None
-        if eyes_closed_s >= c.unresponsive_closed_s:
-            cause, start = f"eyes closed {eyes_closed_s:.1f} s", closed_from
-        elif self._away_since is not None:
-            # The driver has not looked back since the warning (or the alarm) was raised.
-            w, a = self._warning_since, self._alarm_since
-            if w is not None and self._away_since <= w and now - w >= c.response_s:
-                cause = f"no look back {now - w:.1f} s after a distraction warning"
-            elif a is not None and self._away_since <= a and now - a >= c.unresponsive_away_s:
-                cause = f"away {now - a:.1f} s after a distraction alarm"
-            start = self._away_since
+            events.append(Event("sleep", now, frame, _span(now - eyes_closed_s, now)))
+        cause, start = self._unresponsive_cause(now, eyes_closed_s)
         if cause is None:
             if eyes_closed_s <= 0 and away is False:
                 self.unresponsive = False  # the driver answered: eyes open, watching the road
@@ -190,6 +167,33 @@ class ResponseTracker:
             self.unresponsive = True
             events.append(Event("unresponsive", now, frame, {**_span(start, now), "cause": cause}))
         return events
+
+    def _track_onsets(self, now: float, away: bool | None, level: int) -> None:
+        """When the current look away, attention warning and attention alarm began."""
+        if away is True:
+            self._away_since = now if self._away_since is None else self._away_since
+        elif away is False:
+            self._away_since = None
+        warning, alarm = level >= rank("warning"), level >= rank("alarm")
+        self._warning_since = (
+            (now if self._warning_since is None else self._warning_since) if warning else None
+        )
+        self._alarm_since = (now if self._alarm_since is None else self._alarm_since) if alarm else None
+
+    def _unresponsive_cause(self, now: float, eyes_closed_s: float) -> tuple[str | None, float | None]:
+        """Why the driver counts as unresponsive now, and since when; (None, None) if they do not."""
+        c = self._cfg
+        if eyes_closed_s >= c.unresponsive_closed_s:
+            return f"eyes closed {eyes_closed_s:.1f} s", now - eyes_closed_s
+        if self._away_since is None:
+            return None, None
+        # The driver has not looked back since the warning (or the alarm) was raised.
+        w, a = self._warning_since, self._alarm_since
+        if w is not None and self._away_since <= w and now - w >= c.response_s:
+            return f"no look back {now - w:.1f} s after a distraction warning", self._away_since
+        if a is not None and self._away_since <= a and now - a >= c.unresponsive_away_s:
+            return f"away {now - a:.1f} s after a distraction alarm", self._away_since
+        return None, None
 
 
 def _span(start: float, now: float) -> dict:
@@ -272,17 +276,11 @@ class AttentionTracker:
         if self._timer.on_road_s >= self._cfg.glance_reset_s:
             self._vats.reset()
             vats = 0.0
-        events = self.response.update(
-            now, frame, away, eyes_closed_s, self.level(distracted, self._vats.active)
-        )
+        level = self.level(distracted, self._vats.active)
+        events = self.response.update(now, frame, away, eyes_closed_s, level)
+        r = self.response
         self.state = AttentionState(
-            distracted_s=distracted,
-            cause=self._cause,
-            vats_s=vats,
-            vats_warning=self._vats.active,
-            on_road_s=self._timer.on_road_s,
-            asleep=self.response.asleep,
-            unresponsive=self.response.unresponsive,
+            distracted, self._cause, vats, self._vats.active, self._timer.on_road_s, r.asleep, r.unresponsive
         )
         return self.state, events
 

@@ -19,10 +19,6 @@ import numpy as np
 from edge_monitor.config import CalibrationConfig
 from edge_monitor.types import Baseline, FaceGeometry
 
-# Attentive frames further apart than this are not continuous attentive time.
-MAX_FRAME_GAP_S = 0.5
-MOUTH_REST_PERCENTILE = 25.0
-
 
 def default_baseline(cfg: CalibrationConfig) -> Baseline:
     """The conservative levels used until the driver is calibrated (head straight at the camera)."""
@@ -63,7 +59,10 @@ class DriverCalibration:
         """Feed one frame (``geometry`` None: no landmarks); returns the current baseline."""
         if geometry is None or not self.attentive(geometry, closed_prob):
             return self.baseline
-        if self._last_attentive_t is not None and 0 < now - self._last_attentive_t <= MAX_FRAME_GAP_S:
+        if (
+            self._last_attentive_t is not None
+            and 0 < now - self._last_attentive_t <= self._cfg.max_frame_gap_s
+        ):
             self.learnt_s += now - self._last_attentive_t
         self._last_attentive_t = now
         if self._last_sample_t is not None and now - self._last_sample_t < self._cfg.sample_interval_s:
@@ -79,7 +78,7 @@ class DriverCalibration:
             levels = np.median(values, axis=0)
             # The closed-mouth level: a talking or laughing driver's mouth is open half the time,
             # so the median would be a talking level; the lower quartile is the mouth at rest.
-            levels[1] = np.percentile(values[:, 1], MOUTH_REST_PERCENTILE)
+            levels[1] = np.percentile(values[:, 1], self._cfg.mouth_rest_percentile)
             self.baseline = Baseline(True, *(float(v) for v in levels), learnt_s=self.learnt_s)
         return self._with_learnt()
 

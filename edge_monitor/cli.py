@@ -15,16 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edge_monitor import __version__
-from edge_monitor.errors import (
-    ConfigError,
-    EdgeMonitorError,
-    FleetUnavailableError,
-    OutputError,
-    UsageError,
-    VideoTruncatedError,
-)
+from edge_monitor.errors import EdgeMonitorError, OutputError, UsageError, VideoTruncatedError
 
 if TYPE_CHECKING:  # the heavy modules (OpenCV, LiteRT, gpiozero) are imported when used
+    from edge_monitor.builder import DeviceModels
+    from edge_monitor.cli_outputs import RunOutputs, RunPlan
     from edge_monitor.config import Config
     from edge_monitor.sources import FrameSource
 
@@ -201,78 +196,10 @@ def check_paths(args: argparse.Namespace, events_path: Path | None) -> None:
                 )
 
 
-def load_models(cfg: Config) -> tuple:
-    """The three classifiers (emotion, eye state, yawn), the landmark stage (None when
-    ``landmarks.enabled`` is off) and the face tracker, as the run uses them.
-
-    ``--validate-config`` builds them too, so a config that validates starts.
-    """
-    from edge_monitor.eyes import EyeStateEstimator
-    from edge_monitor.faces import build_face_tracker
-    from edge_monitor.inference import load_classifier
-    from edge_monitor.landmarks import load_landmarker
-    from edge_monitor.mouth import YawnEstimator
-    from edge_monitor.paths import model_path
-
-    threads = cfg.models.threads
-    built = []
-    try:
-        emotion_path = model_path(cfg.models.emotion, "emotion")
-        built.append(load_classifier(emotion_path, threads=threads, task="emotion"))
-        eye_model = load_classifier(
-            model_path(cfg.models.eye_state, "eye_state"), threads=threads, task="eye_state"
-        )
-        built.append(EyeStateEstimator(eye_model, cfg.eyes))
-        built.append(
-            YawnEstimator(load_classifier(model_path(cfg.models.yawn, "yawn"), threads=threads, task="yawn"))
-        )
-        landmarks = load_landmarker(cfg)
-        if landmarks is not None:
-            built.append(landmarks)
-        tracker = build_face_tracker(cfg.detector, cfg.face, threads)
-    except BaseException:
-        for model in built:
-            model.close()
-        raise
-    return emotion_path, *built[:3], landmarks, tracker
-
-
-class _Outputs:
-    """The sinks of one run, each isolated (see ``outputs.isolation``), and whether any failed."""
-
-    def __init__(self) -> None:
-        self.sinks: list = []
-        self.isolated: list = []
-
-    def add(self, sink, what: str | None = None, on_failure=None):
-        if what is None:  # the buzzer and LED: the alert itself, never switched off
-            self.sinks.append(sink)
-            return sink
-        from edge_monitor.outputs.isolation import IsolatedSink
-
-        wrapped = IsolatedSink(sink, what, on_failure)
-        self.sinks.append(wrapped)
-        self.isolated.append(wrapped)
-        return wrapped
-
-    def failures(self) -> list[str]:
-        found = [f"{s.what}: {s.error}" for s in self.isolated if s.error is not None]
-        for s in self.isolated:
-            dropped = getattr(getattr(s.sink, "log", None), "dropped", 0)
-            if s.error is None and dropped:
-                found.append(f"{s.what}: {dropped} events not written")
-        return found
-
-    def close(self) -> None:
-        for sink in self.sinks:
-            try:
-                sink.close()
-            except Exception:
-                log.exception("closing %s failed", type(sink).__name__)
-
-
 def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Build and run; raises :class:`EdgeMonitorError` on bad input."""
+    from edge_monitor.builder import load_models
+    from edge_monitor.cli_outputs import RunPlan
     from edge_monitor.config import dump_yaml, load_config
 
     stop = stop or threading.Event()
@@ -282,115 +209,44 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         return 0
     events_path = args.events or (Path(cfg.events.path) if cfg.events.path else None)
     check_paths(args, events_path)
-    if args.mqtt or cfg.fleet.url:  # a bad URL or a missing paho-mqtt fails before the models load
+    plan = RunPlan(args, cfg, events_path, args.mqtt or cfg.fleet.url)
+    if plan.fleet_url:  # a bad URL or a missing paho-mqtt fails before the models load
         from edge_monitor.fleet.sink import preflight
 
-        preflight(cfg.fleet, args.mqtt or cfg.fleet.url)
-
-    emotion_path, classifier, eyes, yawns, landmarks, tracker = load_models(cfg)
-    models = tuple(m for m in (classifier, eyes, yawns, landmarks) if m is not None)
-    if args.validate_config:
-        for model in models:
-            model.close()
-        print(f"config OK: {args.config or 'built-in defaults'} (models and cascades load)")
-        return 0
+        preflight(cfg.fleet, plan.fleet_url)
+    models = load_models(cfg)  # --validate-config loads them too, so a config that validates starts
     try:
-        return _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, landmarks, tracker)
+        if args.validate_config:
+            print(f"config OK: {args.config or 'built-in defaults'} (models and cascades load)")
+            return 0
+        return _run(plan, models, stop)
     finally:
-        for model in models:
-            model.close()
+        models.close()
 
 
-def _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, landmarks, tracker) -> int:
-    from edge_monitor.outputs.gpio import open_alert_output
-    from edge_monitor.outputs.isolation import silence_stdout
-    from edge_monitor.outputs.sinks import (
-        AlertOutputSink,
-        AnnotateSink,
-        ConsoleSink,
-        EventLogSink,
-        LogSink,
-        ProgressSink,
-    )
-    from edge_monitor.pipeline import Pipeline
+def _run(plan: RunPlan, models: DeviceModels, stop: threading.Event) -> int:
+    """Open the source and outputs, run the loop, report; the exit code."""
+    from edge_monitor.cli_outputs import open_outputs
     from edge_monitor.service import Runner
-    from edge_monitor.systemd import Notifier, under_systemd
+    from edge_monitor.systemd import Notifier
 
-    pipeline = Pipeline(tracker, classifier, cfg, eyes=eyes, yawns=yawns, landmarks=landmarks)
-    source = open_source(args, cfg, stop)
-    outputs = _Outputs()
-    console = None
-    fleet = None
+    args = plan.args
+    pipeline = models.pipeline()
+    source = open_source(args, plan.cfg, stop)
     try:
-        gpio_cfg = dataclasses.replace(cfg.gpio, mode=args.gpio) if args.gpio else cfg.gpio
-        outputs.add(AlertOutputSink(open_alert_output(gpio_cfg)))
-        if sys.stderr.isatty() and not source.live:
-            outputs.add(ProgressSink(source.frame_count), "the progress bar (stderr)")
-        if under_systemd():
-            outputs.add(LogSink(), "the journal")  # with structured fields
-        elif not args.quiet:
-            console = outputs.add(ConsoleSink(), "the console (stdout)", silence_stdout)
-        if args.mqtt or cfg.fleet.url:  # before the event log: an event is queued before it is logged
-            from edge_monitor.fleet.sink import open_fleet
-
-            url = args.mqtt or cfg.fleet.url
-            try:
-                fleet = open_fleet(cfg.fleet, url, events_path)
-                outputs.add(fleet, f"the fleet telemetry to {url}")
-            except FleetUnavailableError:
-                raise
-            except OutputError as exc:  # an unusable outbox: monitoring and alerting go on
-                log.warning("%s; monitoring continues without fleet telemetry", exc)
-        if events_path is not None:
-            from edge_monitor.outputs.events import EventLog
-            from edge_monitor.outputs.logfile import NotAnEventLogError
-
-            try:
-                log_file = EventLog(events_path, cfg.events.max_bytes, cfg.events.keep)
-                outputs.add(EventLogSink(log_file), f"the event log {events_path}")
-            except NotAnEventLogError:
-                raise  # someone else's file: refused, never written to
-            except OutputError as exc:  # alerting never depends on the disk
-                log.warning("%s; monitoring continues without an event log", exc)
-        if cfg.snapshots.enabled:
-            from edge_monitor.outputs.snapshots import SnapshotSink
-
-            base = Path(cfg.snapshots.dir) if cfg.snapshots.dir else None
-            if base is None:
-                if events_path is None:
-                    raise ConfigError(
-                        "snapshots.enabled needs snapshots.dir or an event log to put them beside"
-                    )
-                base = events_path.parent / "snapshots"
-            try:
-                outputs.add(
-                    SnapshotSink(base, cfg.snapshots.min_level, cfg.snapshots.keep),
-                    f"the snapshots in {base}",
-                )
-            except OutputError as exc:  # alerts never depend on the disk
-                log.warning("%s; monitoring continues without snapshots", exc)
-        if args.annotate is not None:
-            from edge_monitor.outputs.annotate import VideoAnnotator
-
-            annotator = VideoAnnotator(args.annotate, source.fps, source.size)
-            outputs.add(AnnotateSink(annotator), f"the annotated video {args.annotate}")
-        if args.plot is not None:
-            from edge_monitor.outputs.timeline import TimelineSink
-
-            outputs.add(TimelineSink(args.plot, title=source.name), f"the plot {args.plot}")
+        outputs = open_outputs(plan, source)
     except BaseException:
-        outputs.close()
         source.close()
         raise
-
     notifier = Notifier()
+    config = str(args.config) if args.config else None
     runner = Runner(
         source,
         pipeline,
         outputs.sinks,
         stop=stop,
         max_frames=args.max_frames,
-        start_info={"model": str(emotion_path), "config": str(args.config) if args.config else None},
+        start_info={"model": str(models.emotion_path), "config": config},
         notifier=notifier,
     )
     try:
@@ -398,20 +254,7 @@ def _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, la
     finally:
         notifier.close()
     if not args.quiet:
-
-        def report() -> None:
-            print(summary.report(runner.wall_s), flush=True)
-            if fleet is not None:
-                c = fleet.counts()
-                print(
-                    f"fleet: {c['published']} events published, {c['queued']} queued, {c['dropped']} dropped"
-                )
-
-        if console is not None:
-            console.call(report)
-        else:  # under systemd: stdout is the journal
-            with contextlib.suppress(OSError):
-                report()
+        _report(summary.report(runner.wall_s), outputs)
     if getattr(source, "ended_early", False):
         raise VideoTruncatedError(
             f"{args.video} ended after {summary.frames} of {source.frame_count} frames: it is truncated;"
@@ -420,6 +263,22 @@ def _run(args, cfg, stop, events_path, emotion_path, classifier, eyes, yawns, la
     if outputs.failures():  # each was reported once when it happened
         return OutputError.exit_code
     return 0
+
+
+def _report(text: str, outputs: RunOutputs) -> None:
+    """Print the run's report (and the fleet's counts) where the console is."""
+
+    def report() -> None:
+        print(text, flush=True)
+        if outputs.fleet is not None:
+            c = outputs.fleet.counts()
+            print(f"fleet: {c['published']} events published, {c['queued']} queued, {c['dropped']} dropped")
+
+    if outputs.console is not None:
+        outputs.console.call(report)
+    else:  # under systemd: stdout is the journal
+        with contextlib.suppress(OSError):
+            report()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,8 +31,6 @@ from edge_monitor.calibration import DriverCalibration
 from edge_monitor.config import Config
 from edge_monitor.types import Baseline, FaceGeometry
 
-YAWN_PROB = 0.5  # P(yawn) at which the yawn model says "wide open"
-
 # Eye states reported per frame.
 OPEN, CLOSED, HIDDEN, AWAY, UNSEEN = "open", "closed", "hidden", "away", "unseen"
 
@@ -118,13 +116,13 @@ class DriverDecisions:
         if g is None:
             if self._landmarks:
                 return None  # the landmark stage rejected the face: the mouth is not seen
-            return None if yawn_prob is None else yawn_prob >= YAWN_PROB
+            return None if yawn_prob is None else yawn_prob >= self._cfg.fatigue.yawn_prob
         f = self._cfg.fatigue
         if g.presence < f.yawn_min_presence:
             return False  # the face is covered (a hand over the mouth): not a yawn
         tall = g.mouth_open >= max(f.yawn_open_min, b.mouth_open + f.yawn_open_margin)
         narrow = g.mouth_width <= f.yawn_max_width_ratio * b.mouth_width
-        model = yawn_prob is None or yawn_prob >= YAWN_PROB
+        model = yawn_prob is None or yawn_prob >= f.yawn_prob
         return tall and narrow and model
 
     def update(

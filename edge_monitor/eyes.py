@@ -1,8 +1,8 @@
-"""Eye state (open / closed) from two eye crops inside the driver's Haar face box.
+"""Eye state (open / closed) from two eye crops, and the sunglasses check on the eye regions.
 
 The eye model is trained on CEW patches: 24×24 grey squares centred on one eye, the eye spanning
-about two thirds of the width. :func:`eye_boxes` places such squares at fixed fractions of an
-OpenCV frontal-face box (measured on real Haar boxes, see ``benchmarks/eye_locator.py``);
+about two thirds of the width. :func:`edge_monitor.crops.eye_boxes` places such squares at fixed
+fractions of a face box (measured on real Haar boxes, see ``benchmarks/eye_locator.py``);
 :class:`HaarEyeLocator` optionally re-centres them on ``haarcascade_eye`` detections. The crops
 reach the model through :func:`edge_monitor.crops.resize_to` and
 :meth:`TfliteClassifier.predict_pixels`, the same preprocessing as training.
@@ -15,55 +15,13 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from edge_monitor import mesh
 from edge_monitor.config import Config, EyesConfig
-from edge_monitor.crops import crop, eye_patches, resize_to
+from edge_monitor.crops import MIN_EYE_PX, crop, eye_boxes, eye_patches, resize_to, usable
 from edge_monitor.errors import ModelFormatError, ModelMismatchError
 from edge_monitor.faces import cascade_path
 from edge_monitor.inference import TfliteClassifier, load_classifier
 from edge_monitor.paths import model_path
 from edge_monitor.types import FaceBox
-
-# Eye-square geometry as fractions of a Haar frontal-face box (haarcascade_frontalface_default),
-# measured on the Wolfgang clip's Haar boxes (benchmarks/eye_locator.py): haarcascade_eye puts the
-# eyes at x ≈ 0.29 / 0.69 (head turned a little; 0.30 / 0.70 symmetric) and y ≈ 0.39-0.41, its
-# boxes reaching up to the brow; the lid line sits at y ≈ 0.42, where the crops look like CEW
-# patches (eye centred, brow at the top edge). Side 0.28: the eye spans about 70 % of the crop as
-# in CEW. The clip's open/closed frames confirm the plateau: AUC of P(closed) 0.997-1.000 at
-# y 0.42 for every x 0.28-0.32 and side 0.20-0.36 (the model trains with ±15 % zoom), 0.92-0.996
-# at y 0.36-0.40.
-EYE_CENTER_X_FRAC = 0.30
-EYE_CENTER_Y_FRAC = 0.42
-EYE_SIZE_FRAC = 0.28
-MIN_EYE_PX = 8  # a crop smaller than this (in the frame) carries no eye state
-MIN_INSIDE_FRAC = 0.75  # share of an eye square that must lie inside the frame
-
-
-def eye_boxes(
-    face: FaceBox,
-    center_x_frac: float = EYE_CENTER_X_FRAC,
-    center_y_frac: float = EYE_CENTER_Y_FRAC,
-    size_frac: float = EYE_SIZE_FRAC,
-) -> tuple[FaceBox, FaceBox]:
-    """The two eye squares of a frontal face box, image-left first (the driver's right eye).
-
-    Args:
-        face: The Haar face box.
-        center_x_frac: Centre of the image-left eye from the box's left edge, as a fraction of
-            its width; the other eye mirrors it (``1 - center_x_frac``).
-        center_y_frac: Eye centres from the box's top edge, as a fraction of its height.
-        size_frac: Side of each square as a fraction of the box width.
-
-    Returns:
-        (image-left eye, image-right eye), squares of equal size inside ``face``.
-    """
-    side = max(1, round(size_frac * face.w))
-    cy = face.y + center_y_frac * face.h
-    boxes = []
-    for fx in (center_x_frac, 1.0 - center_x_frac):
-        cx = face.x + fx * face.w
-        boxes.append(FaceBox(round(cx - side / 2.0), round(cy - side / 2.0), side, side))
-    return boxes[0], boxes[1]
 
 
 class EyeLocator(Protocol):
@@ -83,50 +41,45 @@ class GeometricEyeLocator:
 class HaarEyeLocator:
     """``haarcascade_eye`` in the upper part of the face, falling back to the geometric squares.
 
-    The cascade runs on the face's top 60 % scaled to ``search_width_px`` wide. For each eye the
-    detection nearest the geometric eye centre (within ``max_offset_frac`` of the face width)
-    re-centres that eye's square, moved down by ``lid_shift_frac`` of the face height (the
-    cascade's boxes reach up to the brow, so their centres sit above the lid line); the square
-    keeps the geometric size, so the crop's scale matches training whichever way the eye was
-    found. Built once (the cascade is loaded here).
+    The cascade runs on the face's top ``haar_search_height_frac`` scaled to ``haar_search_width_px``
+    wide. For each eye the detection nearest the geometric eye centre (within ``haar_max_offset_frac``
+    of the face width) re-centres that eye's square, moved down by ``haar_lid_shift_frac`` of the
+    face height (the cascade's boxes reach up to the brow, so their centres sit above the lid line);
+    the square keeps the geometric size, so the crop's scale matches training whichever way the eye
+    was found. Built once (the cascade is loaded here).
 
     Args:
-        cascade: A name in ``cv2.data.haarcascades`` or a path.
-        search_width_px: Width the face is scaled to for the search.
-        max_offset_frac: Farthest a detection may sit from the geometric centre (face widths).
-        lid_shift_frac: Downward shift from a detection's centre to the eye square's centre.
+        cfg: Eye settings (the ``haar_*`` keys).
     """
 
-    def __init__(
-        self,
-        cascade: str = "haarcascade_eye.xml",
-        search_width_px: int = 160,
-        max_offset_frac: float = 0.12,
-        lid_shift_frac: float = 0.02,
-    ) -> None:
-        path = cascade_path(cascade)
+    def __init__(self, cfg: EyesConfig | None = None) -> None:
+        self._cfg = cfg if cfg is not None else EyesConfig()
+        path = cascade_path(self._cfg.haar_cascade)
         self._cascade = cv2.CascadeClassifier(str(path))
         if self._cascade.empty():
             raise ModelFormatError(f"{path} is not a Haar cascade XML file")
-        self.search_width_px = search_width_px
-        self.max_offset_frac = max_offset_frac
-        self.lid_shift_frac = lid_shift_frac
         self.found = 0  # eyes placed by the cascade
         self.fallbacks = 0  # eyes placed geometrically
 
     def detect(self, gray: np.ndarray, face: FaceBox) -> list[FaceBox]:
-        """The cascade's eye boxes in the face's upper part (top 60 %), in frame coordinates."""
-        region = FaceBox(face.x, face.y, face.w, round(face.h * 0.6)).clip(gray.shape[1], gray.shape[0])
+        """The cascade's eye boxes in the face's upper part, in frame coordinates."""
+        c = self._cfg
+        top = round(face.h * c.haar_search_height_frac)
+        region = FaceBox(face.x, face.y, face.w, top).clip(gray.shape[1], gray.shape[0])
         if region.w < MIN_EYE_PX * 2 or region.h < MIN_EYE_PX:
             return []
-        scale = min(1.0, self.search_width_px / region.w)
+        scale = min(1.0, c.haar_search_width_px / region.w)
         patch = crop(gray, region)
         if scale < 1.0:
             patch = resize_to(patch, max(1, round(region.w * scale)), max(1, round(region.h * scale)))
-        min_px = max(8, round(0.12 * face.w * scale))
-        max_px = max(min_px + 1, round(0.45 * face.w * scale))
+        min_px = max(MIN_EYE_PX, round(c.haar_min_eye_frac * face.w * scale))
+        max_px = max(min_px + 1, round(c.haar_max_eye_frac * face.w * scale))
         found = self._cascade.detectMultiScale(
-            patch, scaleFactor=1.1, minNeighbors=3, minSize=(min_px, min_px), maxSize=(max_px, max_px)
+            patch,
+            scaleFactor=c.haar_scale_factor,
+            minNeighbors=c.haar_min_neighbors,
+            minSize=(min_px, min_px),
+            maxSize=(max_px, max_px),
         )
         return [
             FaceBox(
@@ -138,9 +91,9 @@ class HaarEyeLocator:
     def locate(self, gray: np.ndarray, face: FaceBox) -> tuple[FaceBox, FaceBox]:
         """The eye squares, each re-centred on its nearest detection when there is one."""
         geometric = eye_boxes(face)
-        shift = self.lid_shift_frac * face.h
+        shift = self._cfg.haar_lid_shift_frac * face.h
         centres = [(b.x + b.w / 2.0, b.y + b.h / 2.0 + shift) for b in self.detect(gray, face)]
-        limit = self.max_offset_frac * face.w
+        limit = self._cfg.haar_max_offset_frac * face.w
         out = []
         for box in geometric:
             gx, gy = box.center
@@ -158,17 +111,7 @@ class HaarEyeLocator:
 
 def make_locator(cfg: EyesConfig) -> EyeLocator:
     """The locator named by ``eyes.locate``."""
-    return HaarEyeLocator() if cfg.locate == "haar" else GeometricEyeLocator()
-
-
-def usable(box: FaceBox, width: int, height: int) -> bool:
-    """Whether an eye square lies mostly inside the frame and is big enough to read."""
-    inside = box.clip(width, height)
-    return (
-        inside.w >= MIN_EYE_PX
-        and inside.h >= MIN_EYE_PX
-        and inside.area >= MIN_INSIDE_FRAC * max(1, box.area)
-    )
+    return HaarEyeLocator(cfg) if cfg.locate == "haar" else GeometricEyeLocator()
 
 
 class EyeStateEstimator:
@@ -222,10 +165,6 @@ class EyeStateEstimator:
         flip = self.cfg.flip_average
         return float(np.mean([self._clf.predict(e, flip_tta=flip).probs[self._closed] for e in eyes]))
 
-    def is_closed(self, prob: float) -> bool:
-        """Whether ``prob`` (from :meth:`closed_prob`) counts as eyes closed."""
-        return prob >= self.cfg.closed_threshold
-
     def close(self) -> None:
         """Release the classifier it was given (idempotent)."""
         self._clf.close()
@@ -240,21 +179,6 @@ def load_eye_estimator(cfg: Config) -> EyeStateEstimator:
 # The cheek reference square sits this many eye-square sides below the eye square: below a
 # sunglass lens (large lenses reach 1.2 sides down), above the mouth.
 CHEEK_DROP = 1.6
-
-
-def landmark_eye_boxes(points: np.ndarray) -> tuple[FaceBox, FaceBox]:
-    """Squares centred on each eye's corners, one eye width on a side, image-left eye first.
-
-    Args:
-        points: (468, 2) landmark positions in frame pixels (MediaPipe mesh order).
-    """
-    boxes = []
-    for eye in (mesh.LEFT_EYE, mesh.RIGHT_EYE):
-        a, b = eye[0], eye[3]  # the outer and inner corners
-        side = max(1.0, mesh.distance(points, a, b))
-        cx, cy = (points[a, :2] + points[b, :2]) / 2.0
-        boxes.append(FaceBox(round(cx - side / 2.0), round(cy - side / 2.0), round(side), round(side)))
-    return boxes[0], boxes[1]
 
 
 def eye_darkness(gray: np.ndarray, eyes: tuple[FaceBox, FaceBox]) -> tuple[float, float] | None:

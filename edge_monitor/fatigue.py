@@ -1,21 +1,15 @@
-"""Drowsiness and picture trackers: pure state machines, time passed in, seconds not frames.
+"""Drowsiness (fatigue) trackers: pure state machines, time passed in, seconds not frames.
 
 * :class:`EyeClosureTracker` — closure run length, blinks, microsleeps, long closures, PERCLOS.
 * :class:`YawnTracker` — sustained wide-open mouth (talking and laughing are shorter).
-* :class:`LensTracker` — how long the picture has been featureless or dark (lens blocked or covered).
 """
 
 from __future__ import annotations
 
 from collections import deque
 
-import numpy as np
-
 from edge_monitor.config import FatigueConfig
 from edge_monitor.types import Event
-
-# Observations further apart than this are a gap (no face, dropped frames), not eye time.
-MAX_OBSERVATION_GAP_S = 0.5
 
 
 class _RecentCounter:
@@ -41,14 +35,16 @@ class _RunTimer:
 
     A run ends once "no" has been seen for ``reopen_s`` (hysteresis in time: one or two noisy
     frames do not split a run; it then ends at the first of those "no"s), or, after a gap of more
-    than ``MAX_OBSERVATION_GAP_S`` without observations, at its last "yes".
+    than ``max_gap_s`` without observations, at its last "yes".
 
     Args:
         reopen_s: How long "no" must last to end a run (0: the first "no" ends it).
+        max_gap_s: Observations further apart than this are a gap.
     """
 
-    def __init__(self, reopen_s: float = 0.0) -> None:
+    def __init__(self, reopen_s: float, max_gap_s: float) -> None:
         self._reopen_s = reopen_s
+        self._max_gap_s = max_gap_s
         self.start: float | None = None
         self._last_yes: float | None = None
         self._first_no: float | None = None  # start of the "no" stretch inside a run
@@ -62,7 +58,7 @@ class _RunTimer:
     def update(self, now: float, yes: bool | None) -> tuple[float, float] | None:
         """Feed one observation; returns ``(start, end)`` of a run that ended."""
         ended = None
-        gap = self._last_obs is not None and now - self._last_obs > MAX_OBSERVATION_GAP_S
+        gap = self._last_obs is not None and now - self._last_obs > self._max_gap_s
         if self.start is not None and gap:
             ended = (self.start, self._first_no if self._first_no is not None else self._last_yes)
             self.start = self._first_no = None
@@ -86,7 +82,7 @@ class EyeClosureTracker:
 
     A closure ends when the eyes have been seen open for ``reopen_s`` (so one or two noisy frames
     do not split a long closure; it ends where they opened), or when no eye observation arrives
-    for ``MAX_OBSERVATION_GAP_S`` (it then ends at the last closed observation). On its end it is a
+    for ``max_gap_s`` (it then ends at the last closed observation). On its end it is a
     blink (≤ ``blink_max_s``), a ``microsleep`` (≥ ``microsleep_s``) and, if ≥ ``long_closure_s``,
     also an ``eyes_closed`` event. While a closure lasts, :attr:`closed_s` grows, so the policy can
     raise the alarm during a long closure, not only after it.
@@ -94,15 +90,16 @@ class EyeClosureTracker:
     PERCLOS is the share of observed time in the last ``perclos_window_s`` with the eyes closed;
     it is reported once at least ``perclos_min_coverage`` of the window has been observed.
 
+    The eye state comes decided (:class:`edge_monitor.decisions.DriverDecisions`: the eye model's
+    P(closed) against ``eyes.closed_threshold``, with the landmarks' eye opening when there are some).
+
     Args:
         cfg: Fatigue settings.
-        closed_threshold: P(closed) at or above which the eyes count as closed.
     """
 
-    def __init__(self, cfg: FatigueConfig, closed_threshold: float) -> None:
+    def __init__(self, cfg: FatigueConfig) -> None:
         self._cfg = cfg
-        self._threshold = closed_threshold
-        self._closure = _RunTimer(cfg.reopen_s)
+        self._closure = _RunTimer(cfg.reopen_s, cfg.max_gap_s)
         self._last_obs_t: float | None = None
         self._obs: deque[tuple[float, float, bool]] = deque()  # (t, dt, closed)
         self._observed_s = 0.0
@@ -141,7 +138,7 @@ class EyeClosureTracker:
     def _update_perclos(self, now: float, closed: bool, frame: int, events: list[Event]) -> None:
         if self._last_obs_t is not None:
             dt = now - self._last_obs_t
-            if 0 < dt <= MAX_OBSERVATION_GAP_S:
+            if 0 < dt <= self._cfg.max_gap_s:
                 self._obs.append((now, dt, closed))
                 self._observed_s += dt
                 self._closed_sum_s += dt * closed
@@ -158,28 +155,15 @@ class EyeClosureTracker:
         self.perclos = max(0.0, self._closed_sum_s / self._observed_s)
         self.max_perclos = max(self.max_perclos, self.perclos)
         warn = self._cfg.perclos_warning
-        # Hysteresis: rise at the threshold, fall at 80 % of it, so noise cannot flap the event.
-        if not self._perclos_high and self.perclos >= warn:
-            self._perclos_high = True
-            events.append(
-                Event(
-                    "perclos", now, frame, {"value": round(self.perclos, 4), "threshold": warn, "above": True}
-                )
-            )
-        elif self._perclos_high and self.perclos < 0.8 * warn:
-            self._perclos_high = False
-            events.append(
-                Event(
-                    "perclos",
-                    now,
-                    frame,
-                    {"value": round(self.perclos, 4), "threshold": warn, "above": False},
-                )
-            )
-
-    def update(self, now: float, frame: int, closed_prob: float | None) -> list[Event]:
-        """Feed one frame's P(closed) (None: no eye observation); returns the events raised."""
-        return self.observe(now, frame, None if closed_prob is None else closed_prob >= self._threshold)
+        # Hysteresis: rise at the threshold, fall below perclos_clear_ratio of it, so noise cannot flap it.
+        if self._perclos_high:
+            flips = self.perclos < self._cfg.perclos_clear_ratio * warn
+        else:
+            flips = self.perclos >= warn
+        if flips:
+            self._perclos_high = not self._perclos_high
+            data = {"value": round(self.perclos, 4), "threshold": warn, "above": self._perclos_high}
+            events.append(Event("perclos", now, frame, data))
 
     def observe(self, now: float, frame: int, closed: bool | None) -> list[Event]:
         """Feed one frame's decided eye state (None: unknown); returns the events raised."""
@@ -201,20 +185,16 @@ class YawnTracker:
 
     Args:
         cfg: Fatigue settings.
-        threshold: P(yawn) at or above which the mouth counts as wide open (for :meth:`update`).
+        threshold: P(yawn) at or above which the mouth counts as wide open (for :meth:`update`);
+            None: ``cfg.yawn_prob``.
     """
 
-    def __init__(self, cfg: FatigueConfig, threshold: float = 0.5) -> None:
+    def __init__(self, cfg: FatigueConfig, threshold: float | None = None) -> None:
         self._cfg = cfg
-        self._threshold = threshold
-        self._open = _RunTimer(cfg.yawn_reopen_s)
+        self._threshold = cfg.yawn_prob if threshold is None else threshold
+        self._open = _RunTimer(cfg.yawn_reopen_s, cfg.max_gap_s)
         self._peak: float | None = None
         self.yawns = _RecentCounter(cfg.repeat_window_s)
-
-    @property
-    def open_s(self) -> float:
-        """How long the mouth has been wide open in the current run."""
-        return self._open.length_s
 
     def update(self, now: float, frame: int, yawn_prob: float | None) -> list[Event]:
         """Feed one frame's P(yawn) (None: no face); returns the events raised."""
@@ -240,36 +220,3 @@ class YawnTracker:
         if peak is not None:
             data["peak_mouth_open"] = round(peak, 3)
         return [Event("yawn", end, frame, data)]
-
-
-class LensTracker:
-    """Seconds the picture has been featureless or dark (a covered or blocked lens, a dead sensor, night
-    without infrared light).
-
-    Args:
-        min_std: Grey-level standard deviation below which a frame has no usable content.
-        min_mean: Mean grey level below which a frame is too dark to use (0: never).
-    """
-
-    def __init__(self, min_std: float, min_mean: float = 0.0) -> None:
-        self._min_std = min_std
-        self._min_mean = min_mean
-        self._since: float | None = None
-        self.picture = "blank"  # what is wrong with the last unusable frame: "blank" or "dark"
-
-    @property
-    def unusable(self) -> bool:
-        """Whether the last frame fed was blank or dark."""
-        return self._since is not None
-
-    def update(self, now: float, gray: np.ndarray) -> float:
-        """Feed one frame; returns how long the picture has been blank or dark (0 when it is not)."""
-        sample = gray[::8, ::8]  # the contrast of a subsample is enough, at 1/64 of the cost
-        mean = float(sample.mean())
-        if float(sample.std()) >= self._min_std and mean >= self._min_mean:
-            self._since = None
-            return 0.0
-        self.picture = "dark" if mean < self._min_mean else "blank"
-        if self._since is None:
-            self._since = now
-        return now - self._since

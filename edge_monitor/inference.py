@@ -7,6 +7,7 @@ old installations (it is frozen at 2.14 and breaks under numpy 2).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -15,6 +16,44 @@ from edge_monitor.errors import ModelError, ModelFormatError, ModelMismatchError
 from edge_monitor.metadata import ModelMetadata
 from edge_monitor.native import native_stderr_silenced
 from edge_monitor.types import Prediction
+
+
+class Classifier(Protocol):
+    """What the pipeline and the eye and yawn estimators use of an image classifier.
+
+    :class:`TfliteClassifier` is the device's; ``tests/fakes.py`` holds a deterministic one for
+    tests that need no model.
+    """
+
+    @property
+    def meta(self) -> ModelMetadata:
+        """Input size, normalisation and labels."""
+        ...
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Output labels in order."""
+        ...
+
+    def predict_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """Probabilities for one uint8 grey image at the input size."""
+        ...
+
+    def predict(self, pixels: np.ndarray, flip_tta: bool = False) -> Prediction:
+        """Prediction for one uint8 face image, optionally averaged with its mirror image."""
+        ...
+
+    def close(self) -> None:
+        """Release the model (idempotent)."""
+        ...
+
+
+def predict_mirrored(classifier: Classifier, pixels: np.ndarray, flip_tta: bool) -> Prediction:
+    """``classifier``'s prediction for one image, averaged with its mirror image when ``flip_tta``."""
+    probs = classifier.predict_pixels(pixels)
+    if flip_tta:
+        probs = (probs + classifier.predict_pixels(pixels[:, ::-1])) / 2.0
+    return Prediction(probs=probs, labels=classifier.labels)
 
 
 def _interpreter_class():
@@ -158,10 +197,7 @@ class TfliteClassifier:
 
     def predict(self, pixels: np.ndarray, flip_tta: bool = False) -> Prediction:
         """Prediction for one uint8 face image, optionally averaged with its mirror image."""
-        probs = self.predict_pixels(pixels)
-        if flip_tta:
-            probs = (probs + self.predict_pixels(pixels[:, ::-1])) / 2.0
-        return Prediction(probs=probs, labels=self.labels)
+        return predict_mirrored(self, pixels, flip_tta)
 
     def close(self) -> None:
         """Release the interpreter (idempotent)."""

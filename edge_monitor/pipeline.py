@@ -16,16 +16,27 @@ import numpy as np
 
 from edge_monitor.attention import AttentionTracker, judge_away
 from edge_monitor.config import Config
-from edge_monitor.crops import eye_line_angle, face_pixels
+from edge_monitor.crops import eye_boxes, eye_line_angle, face_pixels, landmark_eye_boxes
 from edge_monitor.decisions import DriverDecisions, Reading
-from edge_monitor.eyes import eye_boxes, eye_darkness, eyes_look_hidden, landmark_eye_boxes
+from edge_monitor.emotion_window import EmotionWindow
+from edge_monitor.eyes import eye_darkness, eyes_look_hidden
 from edge_monitor.faces import DriverFaceTracker
-from edge_monitor.fatigue import EyeClosureTracker, LensTracker, YawnTracker
-from edge_monitor.inference import TfliteClassifier
-from edge_monitor.monitoring import DegradedTimer, landmarks_unreliable
+from edge_monitor.fatigue import EyeClosureTracker, YawnTracker
+from edge_monitor.inference import Classifier
+from edge_monitor.monitoring import DegradedTimer, LensTracker, landmarks_unreliable
 from edge_monitor.policy import AlertPolicy
-from edge_monitor.tracking import EmotionWindow, PresenceTracker
-from edge_monitor.types import DriverState, Event, FaceBox, FaceGeometry, FatigueStats, Frame, StepResult
+from edge_monitor.presence import PresenceTracker
+from edge_monitor.types import (
+    DriverState,
+    EmotionState,
+    Event,
+    FaceBox,
+    FaceGeometry,
+    FatigueStats,
+    Frame,
+    Prediction,
+    StepResult,
+)
 
 
 class EyeEstimator(Protocol):
@@ -68,6 +79,16 @@ def _no_lap(stage: str) -> None:
     pass
 
 
+@dataclasses.dataclass(frozen=True)
+class _Seen:
+    """What the landmark stage and the models made of one frame's face (all None without one)."""
+
+    geometry: FaceGeometry | None = None
+    prediction: Prediction | None = None
+    eye_p: float | None = None
+    yawn_p: float | None = None
+
+
 class Pipeline:
     """The per-frame processing chain.
 
@@ -77,17 +98,15 @@ class Pipeline:
         cfg: The configuration.
         eyes: Eye-state estimator (None: no drowsiness from the eyes).
         yawns: Yawn estimator (None: no yawn detection).
-        landmarks: Face-landmark stage (None: no geometry; eye and mouth crops from the face box).
         timer: Told when each of :data:`STAGES` ends (benchmarks); None: nothing is timed.
-        landmarks: Face-landmark stage (None: no landmarks; ``StepResult.geometry`` stays None and
-            landmark reliability is not judged).
-        head_away: Head-turn judgement from the landmarks (None: "away" means the face is absent).
+        landmarks: Face-landmark stage (None: no geometry, so eye and mouth crops come from the face
+            box, landmark reliability is not judged and "away" means the face is absent).
     """
 
     def __init__(
         self,
         faces: DriverFaceTracker,
-        emotion_model: TfliteClassifier,
+        emotion_model: Classifier,
         cfg: Config,
         eyes: EyeEstimator | None = None,
         yawns: YawnEstimatorLike | None = None,
@@ -103,7 +122,7 @@ class Pipeline:
         self._flip_tta = cfg.emotion.flip_tta
         self._presence = PresenceTracker(cfg.face)
         self._emotion = EmotionWindow(emotion_model.labels, cfg.emotion)
-        self._closure = EyeClosureTracker(cfg.fatigue, cfg.eyes.closed_threshold)
+        self._closure = EyeClosureTracker(cfg.fatigue)
         self._yawn = YawnTracker(cfg.fatigue)
         self._attention = AttentionTracker(cfg.attention)
         self._degraded = DegradedTimer()
@@ -136,70 +155,116 @@ class Pipeline:
 
     def step(self, frame: Frame) -> StepResult:
         """Process one frame."""
-        now, index, gray = frame.t, frame.index, frame.gray
-        lap = self._lap
-        box, detected = self._faces.update(gray, now, frame.bgr)
-        lap("face_detect")
-        events: list[Event] = []
-
-        presence_event = self._presence.update(now, index, detected)
-        if presence_event is not None:
-            events.append(presence_event)
-            if presence_event.kind == "face_lost":
-                self._emotion.reset()  # no face, no emotion: it is re-established on return
-
-        prediction = eye_p = yawn_p = None
+        now, index = frame.t, frame.index
+        box, detected = self._faces.update(frame.gray, now, frame.bgr)
+        self._lap("face_detect")
+        events = self._presence_events(now, index, detected)
         # A turned face (no frontal one this frame) still shows the mouth: yawns only.
         turned = None if detected else self._faces.turned_face
-        mouth_box = turned or box
-        geometry = None
-        if mouth_box is not None:
-            if box is not None and self._landmarks is not None:
-                geometry = self._landmarks.geometry(frame.bgr, box, self._roll)
-            self._roll = eye_line_angle(geometry.points) if geometry is not None else 0.0
-            lap("landmarks")
-            face = face_pixels(gray, box, self._emotion_model.meta) if box is not None else None
-            eyes, mouth = [], None
-            if geometry is not None:  # crops centred on the landmarks
-                eyes = self._eyes.eye_pixels_at(gray, geometry.points) if self._eyes is not None else []
-                mouth = (
-                    self._yawns.mouth_pixels_at(gray, geometry.points) if self._yawns is not None else None
-                )
-            else:  # crops placed inside the face box
-                eyes = self._eyes.eye_pixels(gray, box) if self._eyes is not None and box is not None else []
-                mouth = self._yawns.mouth_pixels(gray, mouth_box) if self._yawns is not None else None
-            lap("crops")
-            if face is not None:
-                prediction = self._emotion_model.predict(face, flip_tta=self._flip_tta)
-            lap("emotion")
-            if self._eyes is not None and box is not None:
-                eye_p = self._eyes.closed_prob_of(eyes)
-            if self._yawns is not None:
-                yawn_p = self._yawns.yawn_prob_of(mouth)
-            lap("eyes_yawn")
-        stable, emotion_event = self._emotion.update(now, index, prediction.probs if prediction else None)
+        seen = self._perceive(frame, box, turned or box)
+        stable, emotion_event = self._emotion.update(
+            now, index, seen.prediction.probs if seen.prediction else None
+        )
         if emotion_event is not None:
             events.append(emotion_event)
-        eyes_dark = self._eyes_dark(gray, box, geometry) if eye_p is not None else None
-        reading = self._decisions.update(now, geometry, eye_p, yawn_p, eyes_dark)
+        eyes_dark = self._eyes_dark(frame.gray, box, seen.geometry) if seen.eye_p is not None else None
+        reading = self._decisions.update(now, seen.geometry, seen.eye_p, seen.yawn_p, eyes_dark)
         events += self._reading_events(now, index, reading)
         events += self._closure.observe(now, index, reading.eyes_closed)
         events += self._yawn.observe(now, index, reading.mouth_wide, reading.mouth_open)
+        self._driver, attention_events = self._driver_state(frame, detected, seen.geometry, reading, stable)
+        events += attention_events
+        alert = self._policy.evaluate(now, index, self._driver)
+        if alert is not None:
+            events.append(alert)
+        self._lap("trackers_policy")
+        return StepResult(
+            frame=frame,
+            face=box,
+            face_detected=detected,
+            face_present=self._presence.present,
+            emotion=seen.prediction,
+            stable=stable,
+            events=tuple(events),
+            eye_closed_prob=seen.eye_p,
+            yawn_prob=seen.yawn_p,
+            driver=self._driver,
+            level=self._policy.level,
+            reason=self._policy.reason,
+            stats=self._stats(),
+            turned_face=turned,
+            geometry=seen.geometry,
+            eye_state=reading.eye_state,
+            looking_away=reading.looking_away,
+            mouth_wide=reading.mouth_wide,
+            baseline=reading.baseline if self._landmarks is not None else None,
+        )
 
-        blank_s = self._lens.update(now, gray)
+    def _presence_events(self, now: float, index: int, detected: bool) -> list[Event]:
+        """``face_found``/``face_lost`` from the one presence tracker; a lost face resets the emotion."""
+        event = self._presence.update(now, index, detected)
+        if event is None:
+            return []
+        if event.kind == "face_lost":
+            self._emotion.reset()  # no face, no emotion: it is re-established on return
+        return [event]
+
+    def _perceive(self, frame: Frame, box: FaceBox | None, mouth_box: FaceBox | None) -> _Seen:
+        """Landmarks, crops and the models' outputs for the driver's face (nothing without a face)."""
+        if mouth_box is None:
+            return _Seen()
+        geometry = None
+        if box is not None and self._landmarks is not None:
+            geometry = self._landmarks.geometry(frame.bgr, box, self._roll)
+        self._roll = eye_line_angle(geometry.points) if geometry is not None else 0.0
+        self._lap("landmarks")
+        gray = frame.gray
+        face = face_pixels(gray, box, self._emotion_model.meta) if box is not None else None
+        eyes, mouth = self._crops(gray, box, mouth_box, geometry)
+        self._lap("crops")
+        prediction = self._emotion_model.predict(face, flip_tta=self._flip_tta) if face is not None else None
+        self._lap("emotion")
+        eye_p = self._eyes.closed_prob_of(eyes) if self._eyes is not None and box is not None else None
+        yawn_p = self._yawns.yawn_prob_of(mouth) if self._yawns is not None else None
+        self._lap("eyes_yawn")
+        return _Seen(geometry, prediction, eye_p, yawn_p)
+
+    def _crops(
+        self, gray: np.ndarray, box: FaceBox | None, mouth_box: FaceBox, geometry: FaceGeometry | None
+    ) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """The eye and mouth crops: centred on the landmarks, else placed inside the face box."""
+        eyes, yawns = self._eyes, self._yawns
+        if geometry is not None:
+            eye_crops = eyes.eye_pixels_at(gray, geometry.points) if eyes is not None else []
+            mouth = yawns.mouth_pixels_at(gray, geometry.points) if yawns is not None else None
+        else:
+            eye_crops = eyes.eye_pixels(gray, box) if eyes is not None and box is not None else []
+            mouth = yawns.mouth_pixels(gray, mouth_box) if yawns is not None else None
+        return eye_crops, mouth
+
+    def _driver_state(
+        self,
+        frame: Frame,
+        detected: bool,
+        geometry: FaceGeometry | None,
+        reading: Reading,
+        stable: EmotionState,
+    ) -> tuple[DriverState, list[Event]]:
+        """The picture, degraded-monitoring and attention timers, gathered for the policy."""
+        now = frame.t
+        blank_s = self._lens.update(now, frame.gray)
         unreliable = landmarks_unreliable(detected, geometry) if self._landmarks is not None else None
         degraded_s = self._degraded.update(now, unreliable)
         # The head-turn input: beyond the driver's straight-ahead limits (calibrated, or the
         # conservative defaults until then), known only when the landmarks read the face.
         head_away = reading.looking_away if geometry is not None else None
         away, cause = judge_away(detected, not self._lens.unusable, unreliable is None, head_away)
-        attention, attention_events = self._attention.update(now, index, away, self._closure.closed_s, cause)
-        events += attention_events
-
+        attention, events = self._attention.update(now, frame.index, away, self._closure.closed_s, cause)
         if stable.label in self._negative:
             self._negative_since = now if self._negative_since is None else self._negative_since
         else:
             self._negative_since = None
+        negative = self._negative_since is not None
         driver = DriverState(
             eyes_closed_s=self._closure.closed_s,
             perclos=self._closure.perclos,
@@ -211,46 +276,25 @@ class Pipeline:
             vats_warning=attention.vats_warning,
             asleep=attention.asleep,
             unresponsive=attention.unresponsive,
-            negative_emotion=stable.label if self._negative_since is not None else None,
-            negative_emotion_s=now - self._negative_since if self._negative_since is not None else 0.0,
+            negative_emotion=stable.label if negative else None,
+            negative_emotion_s=now - self._negative_since if negative else 0.0,
             blank_s=blank_s,
             picture=self._lens.picture,
             degraded_s=degraded_s,
             degraded=unreliable,
             eyes_hidden=reading.eyes_hidden,
         )
-        self._driver = driver
-        alert = self._policy.evaluate(now, index, driver)
-        if alert is not None:
-            events.append(alert)
-        lap("trackers_policy")
-        return StepResult(
-            frame=frame,
-            face=box,
-            face_detected=detected,
-            face_present=self._presence.present,
-            emotion=prediction,
-            stable=stable,
-            events=tuple(events),
-            eye_closed_prob=eye_p,
-            yawn_prob=yawn_p,
-            driver=driver,
-            level=self._policy.level,
-            reason=self._policy.reason,
-            stats=FatigueStats(
-                blinks=self._closure.blinks,
-                blink_mean_s=self._closure.blink_mean_s,
-                microsleeps=self._closure.microsleeps.total,
-                long_closures=self._closure.long_closures,
-                yawns=self._yawn.yawns.total,
-                max_perclos=self._closure.max_perclos,
-            ),
-            turned_face=turned,
-            geometry=geometry,
-            eye_state=reading.eye_state,
-            looking_away=reading.looking_away,
-            mouth_wide=reading.mouth_wide,
-            baseline=reading.baseline if self._landmarks is not None else None,
+        return driver, events
+
+    def _stats(self) -> FatigueStats:
+        """The run's drowsiness totals so far."""
+        return FatigueStats(
+            blinks=self._closure.blinks,
+            blink_mean_s=self._closure.blink_mean_s,
+            microsleeps=self._closure.microsleeps.total,
+            long_closures=self._closure.long_closures,
+            yawns=self._yawn.yawns.total,
+            max_perclos=self._closure.max_perclos,
         )
 
     def _eyes_dark(self, gray: np.ndarray, box: FaceBox | None, geometry: FaceGeometry | None) -> bool | None:

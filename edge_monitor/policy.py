@@ -1,7 +1,8 @@
 """The alert policy: from the driver's state to one alert level, with hysteresis.
 
-Levels, lowest to highest: ``ok`` → ``notice`` → ``warning`` → ``alarm``; ``fault`` (the camera
-cannot see: blank picture, no frames) is separate from the driver's state and overrides it.
+Levels (:mod:`edge_monitor.levels`), lowest to highest: ``ok`` → ``notice`` → ``warning`` →
+``alarm``; ``fault`` (the camera cannot see: blank picture, no frames) is separate from the
+driver's state and overrides it.
 
 Each rule proposes a level and a reason; the highest proposal is the target.
 
@@ -26,11 +27,8 @@ face whose landmarks are unreliable (5 s) → fault.
 from __future__ import annotations
 
 from edge_monitor.config import AttentionConfig, FatigueConfig, PolicyConfig
+from edge_monitor.levels import FAULT, rank
 from edge_monitor.types import DriverState, Event
-
-LEVELS = ("ok", "notice", "warning", "alarm")
-FAULT = "fault"
-_RANK = {name: i for i, name in enumerate(LEVELS)} | {FAULT: len(LEVELS)}
 
 
 class AlertPolicy:
@@ -93,14 +91,14 @@ class AlertPolicy:
     def evaluate(self, now: float, frame: int, state: DriverState) -> Event | None:
         """Update the level for this instant; returns an ``alert`` event when it changes."""
         proposals = self.proposals(state)
-        target, reason = max(proposals, key=lambda lr: _RANK[lr[0]]) if proposals else ("ok", "")
+        target, reason = max(proposals, key=lambda lr: rank(lr[0])) if proposals else ("ok", "")
         if self._entered_t is None:
             self._entered_t = now
         if target == self.level:
             self._lower_since = None
             self.reason = reason or self.reason
             return None
-        if target == FAULT or (self.level != FAULT and _RANK[target] > _RANK[self.level]):
+        if target == FAULT or (self.level != FAULT and rank(target) > rank(self.level)):
             return self._switch(now, frame, target, reason)
         # Lower target (or leaving a fault): wait for recovery_s and the minimum hold.
         if self._lower_since is None:

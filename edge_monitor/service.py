@@ -14,7 +14,7 @@ from edge_monitor.sources import FrameSource
 from edge_monitor.sources.resilient import CameraFault
 from edge_monitor.summary import RunSummary
 from edge_monitor.systemd import Notifier
-from edge_monitor.types import Event, StepResult
+from edge_monitor.types import Event, Frame, StepResult
 
 log = logging.getLogger(__name__)
 
@@ -86,51 +86,9 @@ class Runner:
             The run's totals.
         """
         t0 = self.clock()
-        ready = False
-        width, height = self.source.size
-        self._emit(
-            Event(
-                "start",
-                0.0,
-                0,
-                {
-                    "source": self.source.name,
-                    "fps": round(float(self.source.fps), 3),
-                    "frame_count": self.source.frame_count,
-                    "width": width,
-                    "height": height,
-                    "version": __version__,
-                    **self.start_info,
-                },
-            )
-        )
+        self._emit(self._start_event())
         try:
-            while not self.stop.is_set():
-                if self.max_frames is not None and self.summary.frames >= self.max_frames:
-                    self.stopped_by = "max_frames"
-                    break
-                try:
-                    frame = self.source.read()
-                except CameraFault as fault:
-                    self._camera_fault(fault)
-                    continue
-                if frame is None:
-                    if self.stop.is_set():  # a source waiting out a fault returns at once on stop
-                        self.stopped_by = "signal"
-                    break
-                if not ready and self.notifier is not None:
-                    self.notifier.ready()  # model loaded and the first frame arrived
-                ready = True
-                result = self.pipeline.step(frame)
-                for event in result.events:
-                    self._emit(event)
-                for sink in self.sinks:
-                    sink.on_frame(result)
-                self.summary.update(result)
-                if self.notifier is not None:
-                    self._notify(result, t0)
-            else:
-                self.stopped_by = "signal"
+            self._loop(t0)
         except BaseException:
             self.stopped_by = "error"
             raise
@@ -143,6 +101,51 @@ class Runner:
             finally:
                 self.close()
         return self.summary
+
+    def _start_event(self) -> Event:
+        width, height = self.source.size
+        data = {
+            "source": self.source.name,
+            "fps": round(float(self.source.fps), 3),
+            "frame_count": self.source.frame_count,
+            "width": width,
+            "height": height,
+            "version": __version__,
+            **self.start_info,
+        }
+        return Event("start", 0.0, 0, data)
+
+    def _loop(self, t0: float) -> None:
+        """Read, step and hand on frames until the source ends, ``stop`` is set or the limit hits."""
+        ready = False
+        while not self.stop.is_set():
+            if self.max_frames is not None and self.summary.frames >= self.max_frames:
+                self.stopped_by = "max_frames"
+                return
+            try:
+                frame = self.source.read()
+            except CameraFault as fault:
+                self._camera_fault(fault)
+                continue
+            if frame is None:
+                if self.stop.is_set():  # a source waiting out a fault returns at once on stop
+                    self.stopped_by = "signal"
+                return
+            if not ready and self.notifier is not None:
+                self.notifier.ready()  # model loaded and the first frame arrived
+            ready = True
+            self._process(frame, t0)
+        self.stopped_by = "signal"
+
+    def _process(self, frame: Frame, t0: float) -> None:
+        result = self.pipeline.step(frame)
+        for event in result.events:
+            self._emit(event)
+        for sink in self.sinks:
+            sink.on_frame(result)
+        self.summary.update(result)
+        if self.notifier is not None:
+            self._notify(result, t0)
 
     def _sink_fields(self) -> dict:
         fields: dict = {}

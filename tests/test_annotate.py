@@ -143,7 +143,9 @@ def test_a_turned_face_is_drawn_in_amber_without_a_label():
 def _with_geometry(result: StepResult, eye_state: str, yaw: float, away: bool = False) -> StepResult:
     import dataclasses
 
-    from edge_monitor.outputs.annotate import EYE_CONTOURS, INNER_LIPS, NOSE_TIP, OUTER_LIPS
+    from edge_monitor.mesh import EYE_CONTOURS, NOSE_TIP
+    from edge_monitor.mesh import INNER_LIP_CONTOUR as INNER_LIPS
+    from edge_monitor.mesh import OUTER_LIP_CONTOUR as OUTER_LIPS
     from edge_monitor.types import FaceGeometry
 
     pts = np.zeros((468, 2), np.float32)

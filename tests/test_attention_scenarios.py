@@ -15,6 +15,7 @@ import pytest
 
 from edge_monitor.cli import main
 from edge_monitor.outputs.events import read_events
+from edge_monitor.sources.replay import VideoFileSource
 from tests.conftest import require_shared
 
 pytestmark = pytest.mark.slow
@@ -24,14 +25,9 @@ TOL = 0.15  # seconds: a frame or so of detection latency at 10 frames/s
 
 
 def _frames(path, step: float, size, first: int = 0, last: int | None = None) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    raw = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        raw.append(frame)
-    cap.release()
+    source = VideoFileSource(path)
+    raw = [frame.bgr for frame in iter(source.read, None)]
+    source.close()
     raw = raw[first:last]
     return [
         cv2.resize(raw[int(i * step)], size, interpolation=cv2.INTER_AREA)

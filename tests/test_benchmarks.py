@@ -10,13 +10,10 @@ import pytest
 
 from benchmarks import report
 from benchmarks.stats import percentiles
+from edge_monitor.builder import load_models
 from edge_monitor.config import Config
-from edge_monitor.eyes import EyeStateEstimator
-from edge_monitor.faces import DriverFaceTracker, HaarFaceDetector
-from edge_monitor.inference import load_classifier
-from edge_monitor.mouth import YawnEstimator
 from edge_monitor.paths import shipped_models_dir
-from edge_monitor.pipeline import STAGES, Pipeline
+from edge_monitor.pipeline import STAGES
 from edge_monitor.sources.replay import VideoFileSource
 from tests.conftest import REPO
 
@@ -30,33 +27,20 @@ class RecordingTimer:
 
 
 def test_pipeline_reports_every_stage_in_order_and_skips_face_stages_without_a_face(clip):
-    cfg = Config()
-    models = shipped_models_dir()
+    models = load_models(Config())  # as the CLI and the benchmark build it
     timer = RecordingTimer()
-    pipeline = Pipeline(
-        DriverFaceTracker(HaarFaceDetector(cfg.detector), cfg.detector, cfg.face),
-        load_classifier(models / "emotion.tflite"),
-        cfg,
-        eyes=EyeStateEstimator(load_classifier(models / "eye_state.tflite"), cfg.eyes),
-        yawns=YawnEstimator(load_classifier(models / "yawn.tflite")),
-        timer=timer,
-    )
     source = VideoFileSource(clip("pyfeat/single_face.mp4"))
-    with_face = pipeline.step(source.read())
+    with_face = models.pipeline(timer=timer).step(source.read())
     source.close()
     assert with_face.face is not None and with_face.eye_closed_prob is not None
+    assert with_face.geometry is not None  # the default config's landmark stage ran
     assert timer.laps == list(STAGES)
 
     timer.laps.clear()
     blank = VideoFileSource(clip("pyfeat/no_face.mp4"))
-    fresh = Pipeline(
-        DriverFaceTracker(HaarFaceDetector(cfg.detector), cfg.detector, cfg.face),
-        load_classifier(models / "emotion.tflite"),
-        cfg,
-        timer=timer,
-    )
-    result = fresh.step(blank.read())
+    result = models.pipeline(timer=timer).step(blank.read())  # a fresh tracker: no face to hold
     blank.close()
+    models.close()
     assert result.face is None
     assert timer.laps == ["face_detect", "trackers_policy"]
 

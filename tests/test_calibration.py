@@ -64,3 +64,24 @@ def test_frames_far_apart_do_not_count_as_continuous_attentive_time():
     for k in range(10):
         cal.update(k * 1.0, geo(), 0.05)  # one frame a second: gaps of 1 s
     assert cal.learnt_s == 0.0 and not cal.baseline.calibrated
+
+
+def test_mouth_rest_percentile_picks_the_resting_opening():
+    # 3 s with the mouth at 0.02, then 3 s talking at 0.30: the resting opening is a low percentile
+    # (25th by default: 0.02); at the 75th percentile the talking frames set it (0.30).
+    levels = {}
+    for percentile in (25.0, 75.0):
+        cal = DriverCalibration(CalibrationConfig(learn_s=1.0, mouth_rest_percentile=percentile))
+        feed(cal, 3.0, mouth=0.02)
+        levels[percentile] = feed(cal, 3.0, start=3.0, mouth=0.30).mouth_open
+    assert levels[25.0] == pytest.approx(0.02) and levels[75.0] == pytest.approx(0.30)
+
+
+def test_max_frame_gap_s_decides_what_is_continuous_attentive_time():
+    # Attentive frames 0.8 s apart: no attentive time by default (gap 0.5 s), all of it with 1 s.
+    learnt = {}
+    for gap in (0.5, 1.0):
+        cal = DriverCalibration(CalibrationConfig(learn_s=1.0, max_frame_gap_s=gap))
+        feed(cal, 8.0, fps=1 / 0.8)
+        learnt[gap] = cal.learnt_s
+    assert learnt[0.5] == 0.0 and learnt[1.0] == pytest.approx(0.8 * 9, abs=0.01)

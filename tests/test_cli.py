@@ -153,6 +153,11 @@ def bad_inputs(tmp_path_factory):
     return d, single
 
 
+def with_config(name: str, error: type, needle: str) -> tuple:
+    """A bad-input case: the good clip with the config ``<name>.yaml`` made by ``bad_inputs``."""
+    return (lambda d, s: ["--video", s, "--config", d / f"{name}.yaml"], error, needle)
+
+
 BAD_CASES = {
     "missing video": (lambda d, s: ["--video", d / "absent.mp4"], errors.VideoNotFoundError, "not found"),
     "not a video": (lambda d, s: ["--video", d / "random.mp4"], errors.VideoFormatError, "not a video"),
@@ -163,37 +168,13 @@ BAD_CASES = {
         errors.PicameraUnavailableError,
         "python3-picamera2",
     ),
-    "missing model": (
-        lambda d, s: ["--video", s, "--config", d / "missing_model.yaml"],
-        errors.ModelNotFoundError,
-        "not found",
-    ),
-    "not a tflite": (
-        lambda d, s: ["--video", s, "--config", d / "bogus_model.yaml"],
-        errors.ModelFormatError,
-        "not a valid TFLite model",
-    ),
-    "shape mismatch": (
-        lambda d, s: ["--video", s, "--config", d / "wrong_model.yaml"],
-        errors.ModelMismatchError,
-        "metadata says",
-    ),
-    "yaml syntax": (
-        lambda d, s: ["--video", s, "--config", d / "syntax.yaml"],
-        errors.ConfigSyntaxError,
-        "line",
-    ),
-    "unknown key": (
-        lambda d, s: ["--video", s, "--config", d / "unknown.yaml"],
-        errors.ConfigKeyError,
-        "emotion.windw_s",
-    ),
-    "wrong type": (lambda d, s: ["--video", s, "--config", d / "type.yaml"], errors.ConfigTypeError, "'two'"),
-    "out of range": (
-        lambda d, s: ["--video", s, "--config", d / "range.yaml"],
-        errors.ConfigRangeError,
-        "range",
-    ),
+    "missing model": with_config("missing_model", errors.ModelNotFoundError, "not found"),
+    "not a tflite": with_config("bogus_model", errors.ModelFormatError, "not a valid TFLite model"),
+    "shape mismatch": with_config("wrong_model", errors.ModelMismatchError, "metadata says"),
+    "yaml syntax": with_config("syntax", errors.ConfigSyntaxError, "line"),
+    "unknown key": with_config("unknown", errors.ConfigKeyError, "emotion.windw_s"),
+    "wrong type": with_config("type", errors.ConfigTypeError, "'two'"),
+    "out of range": with_config("range", errors.ConfigRangeError, "range"),
 }
 
 

@@ -152,7 +152,7 @@ def test_faces_cache_round_trips(tmp_path):
 
 
 def test_fer_mouth_crops_keep_the_region_shape():
-    from edge_monitor.mouth import MOUTH_REGION
+    from edge_monitor.crops import MOUTH_REGION
 
     faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
     x = yawn.fer_mouth_crops(faces, (32, 32), MOUTH_REGION, jitter=2, shift=0.06, scale=0.08)

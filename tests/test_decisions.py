@@ -105,3 +105,13 @@ def test_one_bright_frame_does_not_restart_the_wait_for_sunglasses():
     for k in range(40, 50):
         flags.append(d.update(k / 30, geo(), 0.2, 0.0, eyes_dark=False).eyes_hidden)
     assert flags[-1] is False
+
+
+def test_yawn_prob_is_where_the_yawn_model_says_wide_open():
+    plain = DriverDecisions(CFG)  # no landmark stage: the model decides alone
+    assert plain.update(0.0, None, 0.1, 0.6).mouth_wide is True  # default yawn_prob 0.5
+    strict = DriverDecisions(
+        dataclasses.replace(CFG, fatigue=dataclasses.replace(CFG.fatigue, yawn_prob=0.7))
+    )
+    assert strict.update(0.0, None, 0.1, 0.6).mouth_wide is False
+    assert strict.update(0.0, None, 0.1, 0.7).mouth_wide is True

@@ -1,4 +1,4 @@
-"""Eye squares in a face box, the Haar eye locator, and the eye-state estimator on the shipped model."""
+"""The Haar eye locator, and the eye-state estimator on the shipped model."""
 
 from __future__ import annotations
 
@@ -7,35 +7,32 @@ import numpy as np
 import pytest
 
 from edge_monitor.config import EyesConfig, load_config
+from edge_monitor.crops import EYE_SIZE_FRAC, eye_boxes
 from edge_monitor.errors import ModelMismatchError
 from edge_monitor.eyes import (
-    EYE_SIZE_FRAC,
     EyeStateEstimator,
     GeometricEyeLocator,
     HaarEyeLocator,
-    eye_boxes,
     load_eye_estimator,
     make_locator,
 )
 from edge_monitor.inference import TfliteClassifier, load_classifier
 from edge_monitor.metadata import ModelMetadata
-from edge_monitor.paths import shipped_models_dir
+from edge_monitor.paths import model_path
 from edge_monitor.types import FaceBox
 from tests.conftest import require_shared
 
 
 @pytest.fixture(scope="module")
 def eye_model_path():
-    p = shipped_models_dir() / "eye_state.tflite"
-    assert p.is_file(), "the shipped model models/eye_state.tflite is missing"
-    return p
+    return model_path("", "eye_state")  # the shipped model; loading it fails loudly if it is missing
 
 
 @pytest.fixture(scope="module")
-def eye_classifier(eye_model_path):
+def eye_classifier(eye_model_path, request):
     clf = load_classifier(eye_model_path)
-    yield clf
-    clf.close()
+    request.addfinalizer(clf.close)
+    return clf
 
 
 @pytest.fixture(scope="module")
@@ -49,31 +46,9 @@ def cew_test():
     from conversion.eyes import DEFAULT_FRACTIONS, load_cew, split_by_group
 
     data = load_cew(require_shared("datasets/cew_eyes.npz"))
-    meta = ModelMetadata.load(shipped_models_dir() / "eye_state.json")
+    meta = ModelMetadata.load(model_path("", "eye_state").with_suffix(".json"))
     idx = split_by_group(data.group, DEFAULT_FRACTIONS, int(meta.extra["seed"]))
     return data.take(idx["test"])
-
-
-@pytest.mark.parametrize(
-    "face", [FaceBox(0, 0, 100, 100), FaceBox(288, 59, 272, 272), FaceBox(-20, 5, 61, 64)]
-)
-def test_eye_boxes_are_equal_squares_inside_the_face_left_first(face):
-    left, right = eye_boxes(face)
-    for box in (left, right):
-        assert box.w == box.h == round(EYE_SIZE_FRAC * face.w)
-        assert face.x <= box.x and box.x + box.w <= face.x + face.w
-        assert face.y <= box.y and box.y + box.h <= face.y + face.h
-        assert box.y + box.h / 2 < face.y + face.h / 2  # the upper half of the face
-    assert left.x + left.w / 2 < face.x + face.w / 2 < right.x + right.w / 2
-    assert left.y == right.y  # a frontal box: eyes level
-    # Mirror images of each other about the face's vertical centre line (to a pixel of rounding).
-    assert abs((left.x + left.w / 2 - face.x) - (face.x + face.w - right.x - right.w / 2)) <= 1
-
-
-def test_eye_boxes_scale_with_the_face():
-    small, big = eye_boxes(FaceBox(0, 0, 100, 100)), eye_boxes(FaceBox(0, 0, 200, 200))
-    assert big[0].w == 2 * small[0].w
-    assert abs(big[1].x - 2 * small[1].x) <= 1
 
 
 def test_make_locator_follows_the_config():
@@ -104,6 +79,11 @@ def test_haar_locator_recentres_on_real_eyes(clip):
     for box, geo in zip(boxes, eye_boxes(face), strict=True):
         assert box.w == geo.w  # re-centred, same scale
         assert np.hypot(box.x - geo.x, box.y - geo.y) <= 0.12 * face.w + 1
+    # The config's haar keys steer it: no detection may move a square, or none is searched for.
+    for cfg in (EyesConfig(haar_max_offset_frac=0.0), EyesConfig(haar_search_height_frac=0.3)):
+        pinned = HaarEyeLocator(cfg)
+        assert pinned.locate(gray, face) == eye_boxes(face)
+        assert (pinned.found, pinned.fallbacks) == (0, 2)
 
 
 def test_estimator_needs_a_closed_label(eye_model_path):
@@ -176,7 +156,7 @@ def test_closed_prob_separates_cew_test_pairs(estimator, cew_test):
         for i, j in zip(idx[0::2], idx[1::2], strict=False):
             frame, face = _face_with_patches(cew_test.x[i], cew_test.x[j])
             p = estimator.closed_prob(frame, face)
-            correct.append(estimator.is_closed(p) == (label == 0))
+            correct.append((p >= estimator.cfg.closed_threshold) == (label == 0))
     assert np.mean(correct) >= 0.95
 
 
@@ -206,7 +186,7 @@ def test_wolfgang_clip_closed_then_open(clip, estimator):
     assert len(closed) >= 25 and len(opened) >= 90
     assert np.mean(closed) >= 0.8, np.mean(closed)
     assert np.mean(opened) <= 0.3, np.mean(opened)
-    assert np.mean([estimator.is_closed(p) for p in opened]) <= 0.1
+    assert np.mean([p >= estimator.cfg.closed_threshold for p in opened]) <= 0.1
 
 
 def test_load_eye_estimator_uses_the_shipped_model():

@@ -9,6 +9,8 @@ import pytest
 from edge_monitor.crops import model_input
 from edge_monitor.errors import ModelFormatError, ModelMismatchError, ModelNotFoundError
 from edge_monitor.inference import TfliteClassifier, load_classifier
+from edge_monitor.metadata import ModelMetadata
+from edge_monitor.paths import shipped_models_dir
 
 
 def test_shipped_model_is_full_integer(emotion_classifier):
@@ -53,10 +55,9 @@ def test_missing_model(tmp_path):
         TfliteClassifier(tmp_path / "none.tflite", emotion_meta())
 
 
-def emotion_meta():
-    from conversion.train import emotion_metadata
-
-    return emotion_metadata()
+def emotion_meta() -> ModelMetadata:
+    """The shipped emotion model's metadata (the device reads nothing of the trainer's)."""
+    return ModelMetadata.load(shipped_models_dir() / "emotion.json")
 
 
 def test_not_a_tflite_file(tmp_path):

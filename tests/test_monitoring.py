@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_monitor.fatigue import LensTracker
-from edge_monitor.monitoring import DegradedTimer, landmarks_unreliable
+from edge_monitor.monitoring import DegradedTimer, LensTracker, landmarks_unreliable
 from edge_monitor.types import FaceGeometry
 
 
@@ -43,3 +42,14 @@ def test_a_dark_picture_counts_as_unusable_and_says_so():
     assert tr.picture == "blank"
     assert tr.update(3.2, scene) == 0.0 and not tr.unusable
     assert LensTracker(min_std=4.0).update(0.0, night) == 0.0  # min_mean 0: darkness alone is fine
+
+
+def test_a_blank_picture_is_timed():
+    tr = LensTracker(min_std=4.0)
+    rng = np.random.default_rng(0)
+    scene = rng.integers(0, 255, (240, 320), dtype=np.uint8)
+    blank = np.full((240, 320), 12, np.uint8)
+    assert tr.update(0.0, scene) == 0.0
+    assert tr.update(1.0, blank) == 0.0
+    assert tr.update(3.5, blank) == pytest.approx(2.5)
+    assert tr.update(4.0, scene) == 0.0

@@ -1,95 +1,25 @@
-"""Mouth-region geometry and the yawn estimator on the shipped int8 model (YawDD and real clips)."""
+"""The yawn estimator on the shipped int8 model (YawDD and real clips)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from edge_monitor.errors import ModelFormatError, ModelMismatchError
+from edge_monitor.crops import MouthRegion
+from edge_monitor.errors import ModelMismatchError
 from edge_monitor.metadata import ModelMetadata
-from edge_monitor.mouth import (
-    MIN_MOUTH_PX,
-    MOUTH_REGION,
-    MouthRegion,
-    YawnEstimator,
-    load_yawn_estimator,
-    mouth_box,
-    mouth_pixels,
-    usable,
-)
+from edge_monitor.mouth import YawnEstimator, load_yawn_estimator
 from edge_monitor.types import FaceBox
 from tests.conftest import require_shared
-
-# --- geometry ----------------------------------------------------------------------------------------
-
-
-def test_mouth_box_is_the_lower_face_reaching_below_the_chin():
-    face = FaceBox(100, 50, 100, 120)
-    box = mouth_box(face)
-    r = MOUTH_REGION
-    assert box == FaceBox(
-        100 + round(r.left * 100),
-        50 + round(r.top * 120),
-        round((r.right - r.left) * 100),
-        round((r.bottom - r.top) * 120),
-    )
-    # Centred horizontally, in the lower half, and past the bottom edge (a dropped jaw).
-    assert box.center[0] == pytest.approx(face.center[0], abs=1)
-    assert box.y >= face.y + face.h * 0.4
-    assert box.y + box.h > face.y + face.h
-    assert face.x <= box.x and box.x + box.w <= face.x + face.w
-
-
-def test_mouth_box_scales_with_the_face():
-    r = MOUTH_REGION
-    for side in (50, 97, 200):
-        box = mouth_box(FaceBox(0, 0, side, side))
-        assert box.w == pytest.approx((r.right - r.left) * side, abs=1)
-        assert box.h == pytest.approx((r.bottom - r.top) * side, abs=1)
-
-
-def test_whole_face_region_is_the_face_box():
-    face = FaceBox(10, 20, 80, 90)
-    assert mouth_box(face, MouthRegion(0.0, 1.0, 0.0, 1.0)) == face
-
-
-def test_an_empty_region_is_rejected():
-    with pytest.raises(ValueError, match="empty"):
-        MouthRegion(0.6, 0.4, 0.5, 1.0)
-
-
-def test_region_round_trips_through_metadata_and_rejects_garbage():
-    assert MouthRegion.from_dict(MOUTH_REGION.to_dict()) == MOUTH_REGION
-    with pytest.raises(ModelFormatError, match="mouth_region"):
-        MouthRegion.from_dict({"left": 0.1})
-    with pytest.raises(ModelFormatError, match="mouth_region"):
-        MouthRegion.from_dict({"left": "a", "right": 1, "top": 0, "bottom": 1})
-    with pytest.raises(ModelFormatError, match="mouth_region"):
-        MouthRegion.from_dict({"left": 0.9, "right": 0.1, "top": 0, "bottom": 1})
-
-
-def test_mouth_pixels_has_the_model_size_and_skips_unusable_regions():
-    gray = np.random.default_rng(0).integers(0, 256, (240, 320), dtype=np.uint8)
-    out = mouth_pixels(gray, FaceBox(100, 60, 100, 100), (40, 32))
-    assert out is not None and out.shape == (32, 40) and out.dtype == np.uint8
-    # A face at the bottom edge: most of the mouth region is outside the frame.
-    assert mouth_pixels(gray, FaceBox(100, 200, 100, 100), (32, 32)) is None
-    # A tiny face: the mouth region is too small to read.
-    assert mouth_pixels(gray, FaceBox(100, 60, 10, 10), (32, 32)) is None
-    assert not usable(FaceBox(0, 0, MIN_MOUTH_PX - 1, 40), 320, 240)
-    assert usable(FaceBox(0, 0, MIN_MOUTH_PX, MIN_MOUTH_PX), 320, 240)
-
 
 # --- the shipped model -------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def yawn_path():
-    from edge_monitor.paths import shipped_models_dir
+    from edge_monitor.paths import model_path
 
-    p = shipped_models_dir() / "yawn.tflite"
-    assert p.is_file(), "the shipped model models/yawn.tflite is missing"
-    return p
+    return model_path("", "yawn")  # the shipped model; loading it fails loudly if it is missing
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from edge_monitor.pipeline import Pipeline
 from edge_monitor.service import Runner
 from edge_monitor.sources.base import make_frame
 from edge_monitor.sources.resilient import CameraFault, ResilientSource
+from tests.fakes import FixedClassifier
 
 
 class FlakyCamera:
@@ -34,10 +35,12 @@ class FlakyCamera:
         self.name = "flaky"
         self._script, self._log = script, log
         self._release = threading.Event()
+        self.readers: set[threading.Thread] = set()
 
     def read(self):
         step = self._script.pop(0) if self._script else "ok"
         self._log.append(step)
+        self.readers.add(threading.current_thread())
         if step == "hang":
             self._release.wait(5)
             return None
@@ -52,10 +55,54 @@ class FlakyCamera:
         self._log.append("close")
 
 
-def resilient(script, log, **kw):
+def resilient(script, log, cameras: list[FlakyCamera] | None = None, **kw):
+    """A ResilientSource over FlakyCameras sharing ``script``; each one opened is added to ``cameras``."""
     shared = list(script)
+    opened = cameras if cameras is not None else []
     args = {"read_timeout_s": 0.2, "retry_initial_s": 0.05, "retry_max_s": 0.2, "give_up_s": 5.0, **kw}
-    return ResilientSource(lambda: (log.append("open"), FlakyCamera(shared, log))[1], **args)
+
+    def opener() -> FlakyCamera:
+        log.append("open")
+        opened.append(FlakyCamera(shared, log))
+        return opened[-1]
+
+    return ResilientSource(opener, **args)
+
+
+def test_one_long_lived_thread_serves_every_read_of_a_camera():
+    log: list[str] = []
+    cameras: list[FlakyCamera] = []
+    src = resilient(["ok"] * 100, log, cameras)
+    before = threading.active_count()
+    counts = set()
+    for _ in range(100):
+        assert src.read() is not None
+        counts.add(threading.active_count())
+    assert counts == {before}  # no thread started per read
+    (reader,) = cameras[0].readers
+    assert reader is not threading.current_thread() and reader.is_alive()
+    src.close()
+    assert not reader.is_alive()  # stopped and joined
+    src.close()  # idempotent
+    assert log.count("close") == 1 and src.read() is None
+
+
+def test_a_reopened_camera_gets_a_new_reader_and_the_old_one_ends():
+    log: list[str] = []
+    cameras: list[FlakyCamera] = []
+    src = resilient(["ok", "raise", "ok", "ok"], log, cameras)
+    src.read()
+    with pytest.raises(CameraFault):
+        src.read()
+    src.read()
+    src.read()
+    (first,) = cameras[0].readers
+    (second,) = cameras[1].readers
+    assert first is not second and second.is_alive()
+    first.join(1.0)
+    assert not first.is_alive()
+    src.close()
+    assert not second.is_alive()
 
 
 @pytest.mark.parametrize(
@@ -111,14 +158,15 @@ def test_stop_interrupts_the_backoff():
     assert time.monotonic() - t0 < 1.0
 
 
-def test_runner_shows_fault_on_the_led_logs_it_and_recovers(tmp_path, config, emotion_classifier):
-    """End to end with real trackers, the real event log and gpiozero's MockFactory."""
+def test_runner_shows_fault_on_the_led_logs_it_and_recovers(tmp_path, config):
+    """End to end with real trackers, the real event log and gpiozero's MockFactory (no face, so a
+    fixed classifier stands in for the model)."""
     factory = MockFactory(pin_class=MockPWMPin)
     output = AlertOutput(GpioConfig(), pin_factory=factory)
     log: list[str] = []
     src = resilient(["ok"] * 5 + ["hang", "raise", "none"] + ["ok"] * 60, log)
     tracker = DriverFaceTracker(HaarFaceDetector(config.detector), config.detector, config.face)
-    pipeline = Pipeline(tracker, emotion_classifier, config)
+    pipeline = Pipeline(tracker, FixedClassifier(), config)
     levels: list[str] = []
 
     class Watch(AlertOutputSink):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 import pytest
 
 from edge_monitor.errors import CameraError
@@ -13,34 +12,8 @@ from edge_monitor.outputs.events import EventLog, read_events
 from edge_monitor.outputs.sinks import EventLogSink, Sink
 from edge_monitor.pipeline import Pipeline
 from edge_monitor.service import Runner
-from edge_monitor.sources.base import make_frame
 from edge_monitor.sources.replay import VideoFileSource
-
-
-class ListSource:
-    """Frames from a list; optionally raises after some frames (fault injection)."""
-
-    name = "list"
-    fps = 30.0
-    live = False
-    size = (64, 48)
-
-    def __init__(self, n: int, fail_after: int | None = None) -> None:
-        self.frame_count = n
-        self._n, self._fail_after, self._i = n, fail_after, 0
-        self.closed = 0
-
-    def read(self):
-        if self._fail_after is not None and self._i == self._fail_after:
-            raise CameraError("camera 0 stopped delivering frames")
-        if self._i >= self._n:
-            return None
-        f = make_frame(np.zeros((48, 64, 3), np.uint8), self._i / self.fps, self._i)
-        self._i += 1
-        return f
-
-    def close(self):
-        self.closed += 1
+from tests.fakes import FixedClassifier, ListSource
 
 
 class Recorder(Sink):
@@ -60,10 +33,15 @@ class Recorder(Sink):
         self.closed += 1
 
 
-@pytest.fixture
-def pipeline(config, emotion_classifier):
+def haar_pipeline(config, classifier) -> Pipeline:
     tracker = DriverFaceTracker(HaarFaceDetector(config.detector), config.detector, config.face)
-    return Pipeline(tracker, emotion_classifier, config)
+    return Pipeline(tracker, classifier, config)
+
+
+@pytest.fixture
+def pipeline(config):
+    """The real pipeline with a fixed emotion classifier: these runs see no face, so need no model."""
+    return haar_pipeline(config, FixedClassifier())
 
 
 def test_start_and_summary_frame_the_run(pipeline):
@@ -123,10 +101,23 @@ def test_a_run_without_frames_is_still_framed_by_start_and_summary(pipeline):
     assert rec.events[1].data["frames"] == 0 and rec.closed == 1
 
 
-def test_pipeline_on_a_real_clip_reports_face_and_emotion(pipeline, clip):
+def test_pipeline_on_a_real_clip_reports_face_and_emotion(config, emotion_classifier, clip):
+    pipeline = haar_pipeline(config, emotion_classifier)
     rec = Recorder()
     Runner(VideoFileSource(clip("pyfeat/single_face.mp4")), pipeline, [rec]).run()
     kinds = [e.kind for e in rec.events]
     assert kinds[0] == "start" and kinds[-1] == "summary"
     assert "face_found" in kinds and "emotion" in kinds
     assert "face_lost" not in kinds
+
+
+def test_the_pipeline_reports_its_classifier_s_emotion_for_each_face_frame(config, clip):
+    """The fake classifier's fixed answer comes out as the run's emotion, from model-sized crops."""
+    fixed = FixedClassifier(top="surprise", p_top=0.9)
+    rec = Recorder()
+    summary = Runner(
+        VideoFileSource(clip("pyfeat/single_face.mp4")), haar_pipeline(config, fixed), [rec]
+    ).run()
+    emotions = {e.data["emotion"] for e in rec.events if e.kind == "emotion"}
+    assert emotions == {"surprise"}
+    assert fixed.calls >= summary.face_frames > 0  # called on every frame with a face (twice with flip TTA)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
-import types
 
 import cv2
 import numpy as np
@@ -21,25 +20,7 @@ from edge_monitor.errors import (
 from edge_monitor.sources.camera import OpenCvCamera
 from edge_monitor.sources.picam import PicameraSource
 from edge_monitor.sources.replay import VideoFileSource
-
-
-class FakeClock:
-    """A monotonic clock that only moves when ``sleep`` (or ``advance``) is called."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds > 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.fakes import FakeClock, make_fake_picamera2
 
 
 def read_all(src, limit: int | None = None) -> list:
@@ -246,52 +227,6 @@ def test_camera_that_cannot_open_is_a_camera_error_naming_the_index():
 
 
 # --- Pi camera with a fake picamera2 ---------------------------------------------------------------
-
-
-def make_fake_picamera2(
-    log: list, fail_capture: bool = False, fail_construct: bool = False
-) -> types.ModuleType:
-    """A stand-in for the ``picamera2`` module that records every call in ``log``."""
-
-    class Picamera2:
-        def __init__(self) -> None:
-            if fail_construct:
-                raise IndexError("list index out of range")  # what picamera2 does without a camera
-            log.append(("init",))
-            self.size: tuple[int, int] | None = None
-            self.shots = 0
-
-        def create_video_configuration(self, main=None, controls=None):
-            log.append(("create_video_configuration", main, controls))
-            return {"main": main, "controls": controls}
-
-        def configure(self, config):
-            log.append(("configure", config))
-            self.size = config["main"]["size"]
-
-        def start(self):
-            log.append(("start",))
-
-        def capture_array(self, stream="main"):
-            log.append(("capture_array", stream))
-            if fail_capture:
-                raise RuntimeError("Camera frontend has timed out!")
-            w, h = self.size
-            img = np.zeros((h, w, 3), np.uint8)
-            img[..., 0] = 200  # blue, in BGR order
-            img[..., 2] = 10 * self.shots
-            self.shots += 1
-            return img
-
-        def stop(self):
-            log.append(("stop",))
-
-        def close(self):
-            log.append(("close",))
-
-    mod = types.ModuleType("picamera2")
-    mod.Picamera2 = Picamera2
-    return mod
 
 
 def test_picamera_unavailable_when_picamera2_cannot_be_imported(monkeypatch):

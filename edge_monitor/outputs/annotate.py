@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 import cv2
 import numpy as np
 
+from edge_monitor import mesh
 from edge_monitor.errors import OutputError
 from edge_monitor.native import NativeStderrProbe
-from edge_monitor.types import StepResult
+from edge_monitor.types import FaceBox, StepResult
 
 _FOURCCS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG"}
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -23,15 +25,6 @@ _BLACK = (0, 0, 0)
 _AMBER = (0, 191, 255)  # BGR
 _RED = (0, 0, 255)
 _DEFAULT_FPS = 30.0
-
-# MediaPipe face-mesh contours (closed loops), in drawing order round each outline.
-EYE_CONTOURS = (
-    (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
-    (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466),
-)
-INNER_LIPS = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
-OUTER_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
-NOSE_TIP = 1
 
 
 def _percent(p: float) -> str:
@@ -51,18 +44,39 @@ def draw_geometry(out: np.ndarray, result: StepResult, thickness: int) -> None:
     pts = np.asarray(g.points, np.float32)
     eye_colour = {"open": _GREEN, "closed": _RED}.get(result.eye_state, _AMBER)
     mouth_colour = _RED if result.mouth_wide else _WHITE
-    for contours, colour in ((EYE_CONTOURS, eye_colour), ((OUTER_LIPS, INNER_LIPS), mouth_colour)):
+    lips = (mesh.OUTER_LIP_CONTOUR, mesh.INNER_LIP_CONTOUR)
+    for contours, colour in ((mesh.EYE_CONTOURS, eye_colour), (lips, mouth_colour)):
         loops = [np.round(pts[list(c)]).astype(np.int32) for c in contours]
         cv2.polylines(out, loops, True, colour, thickness, cv2.LINE_AA)
     # Head-pose axis: the face's forward direction projected on the image, scaled by the eye span.
-    span = float(np.hypot(*(pts[EYE_CONTOURS[1][0]] - pts[EYE_CONTOURS[0][0]])))
+    span = mesh.eye_span(pts)
     yaw, pitch = math.radians(g.yaw_deg), math.radians(g.pitch_deg)
-    nose = pts[NOSE_TIP]
+    nose = pts[mesh.NOSE_TIP]
     tip = nose + span * np.array([math.sin(yaw) * math.cos(pitch), -math.sin(pitch)], np.float32)
     colour = _AMBER if result.looking_away else (255, 128, 0)
     p0 = (round(float(nose[0])), round(float(nose[1])))
     p1 = (round(float(tip[0])), round(float(tip[1])))
     cv2.arrowedLine(out, p0, p1, colour, thickness + 1, cv2.LINE_AA, tipLength=0.2)
+
+
+@dataclass(frozen=True)
+class _Sizes:
+    """Text and line sizes that follow the frame height, so text reads the same on 640x360 and 1920x1080."""
+
+    font_scale: float
+    text_thick: int
+    box_thick: int
+    pad: int
+
+    @classmethod
+    def of(cls, height: int, width: int) -> _Sizes:
+        font_scale = max(0.3, height / 900.0)
+        return cls(
+            font_scale=font_scale,
+            text_thick=max(1, round(height / 540.0)),
+            box_thick=max(1, round(min(width, height) / 180.0)),
+            pad=max(2, round(6 * font_scale)),
+        )
 
 
 def draw_overlay(bgr: np.ndarray, result: StepResult, extra_lines: Sequence[str] = ()) -> np.ndarray:
@@ -77,52 +91,53 @@ def draw_overlay(bgr: np.ndarray, result: StepResult, extra_lines: Sequence[str]
         The annotated copy, same size as ``bgr``.
     """
     out = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR) if bgr.ndim == 2 else bgr.copy()
-    height, width = out.shape[:2]
-    # Sizes follow the frame height, so text reads the same on 640x360 and 1920x1080.
-    font_scale = max(0.3, height / 900.0)
-    text_thick = max(1, round(height / 540.0))
-    box_thick = max(1, round(min(width, height) / 180.0))
-    pad = max(2, round(6 * font_scale))
-
+    sizes = _Sizes.of(*out.shape[:2])
+    stable = result.stable
     lines = [
         f"t={result.frame.t:.2f}s  frame {result.frame.index}",
         f"face: {'yes' if result.face_present else 'no'}",
+        f"emotion: {stable.label} ({_percent(stable.confidence)})" if stable.label else "emotion: -",
+        *extra_lines,
     ]
-    stable = result.stable
-    lines.append(f"emotion: {stable.label} ({_percent(stable.confidence)})" if stable.label else "emotion: -")
-    lines.extend(extra_lines)
-
-    # Status panel first, so the face box is drawn over it, never hidden by it.
-    sizes = [cv2.getTextSize(line, _FONT, font_scale, text_thick) for line in lines]
-    ascent = max(th for (_, th), _ in sizes)
-    line_h = ascent + max(base for _, base in sizes) + pad
-    panel_w = min(width, max(tw for (tw, _), _ in sizes) + 2 * pad)
-    panel_h = min(height, line_h * len(lines) + pad)
-    roi = out[:panel_h, :panel_w]
-    roi[:] = cv2.convertScaleAbs(roi, alpha=0.35)  # darken: semi-transparent black
-    for i, line in enumerate(lines):
-        y = pad + i * line_h + ascent
-        cv2.putText(out, line, (pad, y), _FONT, font_scale, _WHITE, text_thick, cv2.LINE_AA)
-
-    draw_geometry(out, result, max(1, box_thick // 2))
+    _draw_panel(out, lines, sizes)  # first, so the face box is drawn over it, never hidden by it
+    draw_geometry(out, result, max(1, sizes.box_thick // 2))
     turned = result.turned_face
     if turned is not None:  # a face turned away: thin and amber, it only feeds yawn detection
         x1, y1 = turned.x + turned.w - 1, turned.y + turned.h - 1
-        cv2.rectangle(out, (turned.x, turned.y), (x1, y1), _AMBER, max(1, box_thick // 2))
+        cv2.rectangle(out, (turned.x, turned.y), (x1, y1), _AMBER, max(1, sizes.box_thick // 2))
     box = result.face
     if box is not None:
-        cv2.rectangle(out, (box.x, box.y), (box.x + box.w - 1, box.y + box.h - 1), _GREEN, box_thick)
+        cv2.rectangle(out, (box.x, box.y), (box.x + box.w - 1, box.y + box.h - 1), _GREEN, sizes.box_thick)
         if result.emotion is not None:
             label, p = result.emotion.top
-            text = f"{label} {_percent(p)}"
-            (tw, th), base = cv2.getTextSize(text, _FONT, font_scale, text_thick)
-            # Above the box; inside its top edge when there is no room above.
-            y = box.y - box_thick - base if box.y - box_thick - base - th >= 0 else box.y + box_thick + th
-            y = min(max(th + 1, y), height - base - 1)  # boxes may reach past the frame edge
-            x = min(max(0, box.x), max(0, width - tw))
-            cv2.rectangle(out, (x, y - th - 1), (x + tw, y + base), _BLACK, cv2.FILLED)
-            cv2.putText(out, text, (x, y), _FONT, font_scale, _GREEN, text_thick, cv2.LINE_AA)
+            _draw_label(out, box, f"{label} {_percent(p)}", sizes)
     return out
+
+
+def _draw_panel(out: np.ndarray, lines: Sequence[str], s: _Sizes) -> None:
+    """The status lines, white on a darkened (semi-transparent black) panel at the top left."""
+    height, width = out.shape[:2]
+    metrics = [cv2.getTextSize(line, _FONT, s.font_scale, s.text_thick) for line in lines]
+    ascent = max(th for (_, th), _ in metrics)
+    line_h = ascent + max(base for _, base in metrics) + s.pad
+    panel_w = min(width, max(tw for (tw, _), _ in metrics) + 2 * s.pad)
+    panel_h = min(height, line_h * len(lines) + s.pad)
+    roi = out[:panel_h, :panel_w]
+    roi[:] = cv2.convertScaleAbs(roi, alpha=0.35)
+    for i, line in enumerate(lines):
+        y = s.pad + i * line_h + ascent
+        cv2.putText(out, line, (s.pad, y), _FONT, s.font_scale, _WHITE, s.text_thick, cv2.LINE_AA)
+
+
+def _draw_label(out: np.ndarray, box: FaceBox, text: str, s: _Sizes) -> None:
+    """``text`` on black above the face box; inside its top edge when there is no room above."""
+    height, width = out.shape[:2]
+    (tw, th), base = cv2.getTextSize(text, _FONT, s.font_scale, s.text_thick)
+    y = box.y - s.box_thick - base if box.y - s.box_thick - base - th >= 0 else box.y + s.box_thick + th
+    y = min(max(th + 1, y), height - base - 1)  # boxes may reach past the frame edge
+    x = min(max(0, box.x), max(0, width - tw))
+    cv2.rectangle(out, (x, y - th - 1), (x + tw, y + base), _BLACK, cv2.FILLED)
+    cv2.putText(out, text, (x, y), _FONT, s.font_scale, _GREEN, s.text_thick, cv2.LINE_AA)
 
 
 class VideoAnnotator:

@@ -1,6 +1,7 @@
 """The buzzer and LED on the Pi's GPIO header, driven by gpiozero with an injected pin factory.
 
-Each alert level shows one pattern (all in :data:`PATTERNS`, the one place to change them)::
+Each alert level (:data:`edge_monitor.levels.LEVELS`) shows one pattern (all in :data:`PATTERNS`,
+the one place to change them)::
 
     level    LED                                         buzzer
     ok       off                                         off
@@ -25,21 +26,27 @@ from __future__ import annotations
 
 import glob
 import logging
+import os
 import threading
-import warnings
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from typing import Any, Self
 
-from gpiozero import LED, PWMLED, Buzzer, Device
+from gpiozero import LED, PWMLED, Buzzer
 from gpiozero.exc import PinPWMUnsupported
 
 from edge_monitor.config import GpioConfig
 from edge_monitor.errors import OutputError
+from edge_monitor.levels import LEVELS, rank
 
 logger = logging.getLogger("edge_monitor.gpio")
 
 #: Character devices of the kernel's GPIO interface; "auto" uses real pins only where one exists.
 GPIOCHIP_GLOB = "/dev/gpiochip*"
+
+#: gpiozero's real pin factories (its ``gpiozero_pin_factories`` entry points), preferred first: lgpio
+#: has PWM and works on every Pi; native is the pure-Python last resort. gpiozero tries the same order.
+REAL_FACTORIES = ("lgpio", "rpigpio", "pigpio", "native")
 
 
 @dataclass(frozen=True)
@@ -53,10 +60,6 @@ class Blink:
     on_s: float
     off_s: float
     fade_s: float = 0.0
-
-    @property
-    def period_s(self) -> float:
-        return self.on_s + self.off_s + 2 * self.fade_s
 
 
 @dataclass(frozen=True)
@@ -75,13 +78,12 @@ PATTERNS: dict[str, Pattern] = {
     "fault": Pattern(led=Blink(0.2, 1.4, fade_s=0.2), buzzer=False),
 }
 
-#: The alert levels, lowest first ("fault" is a camera fault, not a driver state).
-LEVELS: tuple[str, ...] = tuple(PATTERNS)
+if tuple(PATTERNS) != LEVELS:  # pragma: no cover - an edit that forgets a level fails at import
+    raise AssertionError(f"PATTERNS must cover {LEVELS} in order, has {tuple(PATTERNS)}")
 
 
 def _check_level(level: str) -> str:
-    if level not in PATTERNS:
-        raise ValueError(f"unknown alert level {level!r}; expected one of {', '.join(LEVELS)}")
+    rank(level)  # ValueError for an unknown level
     return level
 
 
@@ -252,24 +254,31 @@ def _apply(device: Any, spec: bool | Blink, *, pwm: bool) -> None:
 
 
 def _real_factory() -> tuple[Any | None, str]:
-    """gpiozero's default factory (lgpio on a Pi, or $GPIOZERO_PIN_FACTORY), or None and why not."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        factory, failure = None, ""
+    """A real pin factory (lgpio on a Pi, or the one $GPIOZERO_PIN_FACTORY names), or None and why not.
+
+    Built from gpiozero's public entry points, so the global ``Device.pin_factory`` stays unset.
+    """
+    chosen = os.environ.get("GPIOZERO_PIN_FACTORY")
+    names = (chosen, chosen.lower()) if chosen else REAL_FACTORIES
+    factories = {ep.name: ep for ep in entry_points(group="gpiozero_pin_factories")}
+    reasons = []
+    for name in dict.fromkeys(names):
+        if name not in factories:
+            reasons.append(f"{name}: no such gpiozero pin factory")
+            continue
         try:
-            factory = Device._default_pin_factory()  # gpiozero's own choice, without setting the global
-        except Exception as exc:
-            failure = str(exc)
-    reasons = [str(w.message).removeprefix("Falling back from ") for w in caught]
-    if factory is None:
-        return None, "; ".join(reasons) or failure
-    for reason in reasons:
-        logger.debug("gpiozero: %s", reason)
-    if type(factory).__name__ == "NativeFactory":
-        logger.warning(
-            "GPIO through gpiozero's native pin factory (no PWM, not on a Pi 5): install python3-lgpio"
-        )
-    return factory, ""
+            factory = factories[name].load()()
+        except Exception as exc:  # a missing library, no GPIO chip, no permission
+            reasons.append(f"{name}: {exc}")
+            continue
+        for reason in reasons:
+            logger.debug("gpiozero: not %s", reason)
+        if name == "native":
+            logger.warning(
+                "GPIO through gpiozero's native pin factory (no PWM, not on a Pi 5): install python3-lgpio"
+            )
+        return factory, ""
+    return None, "; ".join(reasons)
 
 
 def make_pin_factory(mode: str) -> tuple[Any | None, str]:
@@ -317,7 +326,6 @@ def open_alert_output(config: GpioConfig) -> AlertOutput | NullOutput:
 
 
 __all__ = [
-    "LEVELS",
     "PATTERNS",
     "AlertOutput",
     "Blink",

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_monitor.errors import OutputError
+from edge_monitor.levels import DRIVER_LEVELS, FAULT, rank
 from edge_monitor.outputs.sinks import Sink
 from edge_monitor.types import Event, StepResult
 
@@ -22,7 +23,7 @@ _LEVEL_COLOURS = {
     "alarm": "#d62728",
     "fault": "#7f3fbf",
 }
-_LEVEL_Y = {"ok": 0, "notice": 1, "warning": 2, "alarm": 3, "fault": -1}
+_LEVEL_Y = {level: rank(level) for level in DRIVER_LEVELS} | {FAULT: -1}  # a fault plots below ok
 _EMOTION_COLOURS = {
     "angry": "#d62728",
     "disgust": "#8c564b",
@@ -43,6 +44,11 @@ def _require_matplotlib():
     except ImportError:
         raise OutputError("--plot needs matplotlib: pip install 'edge-monitor[plot]'") from None
     return plt
+
+
+def _next_t(t: np.ndarray, i: int) -> float:
+    """The end of sample ``i``'s interval: the next sample's time (its own for the last)."""
+    return t[i + 1] if i + 1 < len(t) else t[i]
 
 
 def _note(ax, text: str) -> None:
@@ -138,17 +144,14 @@ class TimelineSink(Sink):
         ax_mouth.plot(t, geo[:, 1], color="#8c564b", lw=1.2, label="mouth opening")
         ax_mouth.plot(t, base[:, 1], color="#8c564b", lw=1, ls="--", label="driver's resting level")
         ax_mouth.set_ylabel("mouth\nopening")
-        for e in self._events:
-            if e.kind == "yawn":
-                ax_mouth.axvspan(e.data["start_t"], e.t, color="#8c564b", alpha=0.25, lw=0)
+        self._event_spans(ax_mouth, {"yawn": "#8c564b"})
         ax_pose.plot(t, geo[:, 2], color="#1f77b4", lw=1.2, label="yaw")
         ax_pose.plot(t, geo[:, 3], color="#e377c2", lw=1.2, label="pitch")
         ax_pose.plot(t, base[:, 2], color="#1f77b4", lw=1, ls="--")
         ax_pose.plot(t, base[:, 3], color="#e377c2", lw=1, ls="--")
         away = np.asarray(self._away, bool)
         for i in np.flatnonzero(away):
-            t1 = t[i + 1] if i + 1 < len(t) else t[i]
-            ax_pose.axvspan(t[i], t1, color="#ff7f0e", alpha=0.2, lw=0)
+            ax_pose.axvspan(t[i], _next_t(t, i), color="#ff7f0e", alpha=0.2, lw=0)
         ax_pose.set_ylabel("head pose\n(deg)")
         has_landmarks = np.isfinite(geo).any()
         for ax in (ax_ear, ax_mouth, ax_pose):
@@ -157,28 +160,18 @@ class TimelineSink(Sink):
             else:
                 _note(ax, "no face landmarks")
 
-    def draw(self) -> None:
-        """Write the figure."""
-        plt = self._plt
-        t = np.asarray(self._t)
-        dist = np.asarray(self._dist)
-        fig, axes = plt.subplots(
-            9,
-            1,
-            figsize=(11, 13),
-            sharex=True,
-            gridspec_kw={"height_ratios": [2, 1.5, 1.2, 1.2, 1.5, 1.5, 2.5, 0.6, 1.2]},
-        )
-        ax_eye, ax_ear, ax_perclos, ax_yawn, ax_mouth, ax_pose, ax_e, ax_f, ax_level = axes
-        self._draw_landmark_panels(t, ax_ear, ax_mouth, ax_pose)
-        # Eyes: P(closed) with the closures that became events shaded.
+    def _event_spans(self, ax, colours: dict[str, str]) -> None:
+        """Shade each event of a kind in ``colours`` from its ``start_t`` to its time."""
+        for e in self._events:
+            if e.kind in colours:
+                ax.axvspan(e.data["start_t"], e.t, color=colours[e.kind], alpha=0.25, lw=0)
+
+    def _draw_fatigue_panels(self, t: np.ndarray, ax_eye, ax_perclos, ax_yawn) -> None:
+        """P(eyes closed) with the closures that became events, PERCLOS, and P(yawn) with the yawns."""
         ax_eye.plot(t, self._eye, color="#1f77b4", lw=1.2)
         ax_eye.set_ylim(-0.02, 1.02)
         ax_eye.set_ylabel("P(eyes\nclosed)")
-        for e in self._events:
-            if e.kind in ("microsleep", "eyes_closed"):
-                colour = "#d62728" if e.kind == "eyes_closed" else "#ff7f0e"
-                ax_eye.axvspan(e.data["start_t"], e.t, color=colour, alpha=0.25, lw=0)
+        self._event_spans(ax_eye, {"microsleep": "#ff7f0e", "eyes_closed": "#d62728"})
         ax_perclos.plot(t, self._perclos, color="#9467bd", lw=1.4)
         ax_perclos.set_ylabel("PERCLOS")
         if not np.isfinite(self._perclos).any():  # short runs: PERCLOS needs enough of its window
@@ -189,16 +182,18 @@ class TimelineSink(Sink):
         ax_yawn.plot(t, self._yawn, color="#8c564b", lw=1.2)
         ax_yawn.set_ylim(-0.02, 1.02)
         ax_yawn.set_ylabel("P(yawn)")
-        for e in self._events:
-            if e.kind == "yawn":
-                ax_yawn.axvspan(e.data["start_t"], e.t, color="#8c564b", alpha=0.25, lw=0)
-        # Emotion: the window's mean probabilities and the reported emotion as a band.
+        self._event_spans(ax_yawn, {"yawn": "#8c564b"})
+
+    def _draw_emotion_and_face(self, t: np.ndarray, ax_e, ax_f) -> None:
+        """The emotion window's mean probabilities with the reported emotion as a band; face presence."""
+        dist = np.asarray(self._dist)
         for i, label in enumerate(self._labels):
             ax_e.plot(t, dist[:, i], color=_EMOTION_COLOURS.get(label), lw=1.2, label=label)
         for i, label in enumerate(self._stable):
             if label is not None:
-                t1 = t[i + 1] if i + 1 < len(t) else t[i]
-                ax_e.axvspan(t[i], t1, ymin=0.0, ymax=0.06, color=_EMOTION_COLOURS.get(label), lw=0)
+                ax_e.axvspan(
+                    t[i], _next_t(t, i), ymin=0.0, ymax=0.06, color=_EMOTION_COLOURS.get(label), lw=0
+                )
         ax_e.set_ylabel("emotion\n(window)")
         ax_e.set_ylim(0, 1)
         ax_e.legend(ncol=7, fontsize=7, loc="upper center", frameon=False)
@@ -208,20 +203,38 @@ class TimelineSink(Sink):
                 ax_f.axvline(e.t, color="#2ca02c" if e.kind == "face_found" else "#d62728", lw=1.5)
         ax_f.set_yticks([])
         ax_f.set_ylabel("face", rotation=0, ha="right", va="center")
-        # Alert level as a coloured step line.
+
+    def _draw_level(self, t: np.ndarray, ax_level) -> None:
+        """The alert level as a coloured step line, the urgent events marked where they were raised."""
         y = np.array([_LEVEL_Y[level] for level in self._level], float)
         ax_level.step(t, y, where="post", color="#333", lw=1)
         for i, level in enumerate(self._level):
             if level != "ok":
-                t1 = t[i + 1] if i + 1 < len(t) else t[i]
-                ax_level.axvspan(t[i], t1, color=_LEVEL_COLOURS[level], alpha=0.35, lw=0)
-        for e in self._events:  # the urgent events, marked where they were raised
+                ax_level.axvspan(t[i], _next_t(t, i), color=_LEVEL_COLOURS[level], alpha=0.35, lw=0)
+        for e in self._events:
             if e.kind in ("sleep", "unresponsive"):
                 ax_level.axvline(e.t, color="#111", ls="--", lw=1)
                 ax_level.text(e.t, 3.0, f" {e.kind}", fontsize=7, va="top")
         ax_level.set_yticks(list(_LEVEL_Y.values()), list(_LEVEL_Y))
         ax_level.set_ylim(-1.5, 3.5)
         ax_level.set_xlabel("time (s)")
+
+    def draw(self) -> None:
+        """Write the figure."""
+        plt = self._plt
+        t = np.asarray(self._t)
+        fig, axes = plt.subplots(
+            9,
+            1,
+            figsize=(11, 13),
+            sharex=True,
+            gridspec_kw={"height_ratios": [2, 1.5, 1.2, 1.2, 1.5, 1.5, 2.5, 0.6, 1.2]},
+        )
+        ax_eye, ax_ear, ax_perclos, ax_yawn, ax_mouth, ax_pose, ax_e, ax_f, ax_level = axes
+        self._draw_landmark_panels(t, ax_ear, ax_mouth, ax_pose)
+        self._draw_fatigue_panels(t, ax_eye, ax_perclos, ax_yawn)
+        self._draw_emotion_and_face(t, ax_e, ax_f)
+        self._draw_level(t, ax_level)
         for ax in axes:
             ax.grid(axis="x", alpha=0.3)
         if self.title:

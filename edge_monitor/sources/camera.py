@@ -9,11 +9,11 @@ import cv2
 
 from edge_monitor.errors import CameraError
 from edge_monitor.native import native_stderr_silenced
-from edge_monitor.sources.base import make_frame
+from edge_monitor.sources.base import NumberedFrames
 from edge_monitor.types import Frame
 
 
-class OpenCvCamera:
+class OpenCvCamera(NumberedFrames):
     """Frames from ``/dev/video<index>`` via OpenCV, timestamped with a monotonic clock.
 
     Args:
@@ -67,8 +67,10 @@ class OpenCvCamera:
         w, h = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self.size = (w, h) if w > 0 and h > 0 else (width, height)
         self._t0 = clock()
-        self._index = 0
-        self._closed = False
+
+    def elapsed(self) -> float:
+        """Seconds since the camera was opened."""
+        return self._clock() - self._t0
 
     def read(self) -> Frame | None:
         """The next frame.
@@ -81,12 +83,7 @@ class OpenCvCamera:
         ok, bgr = self._cap.read()
         if not ok or bgr is None:
             raise CameraError(f"camera {self.index} stopped delivering frames; check the cable")
-        frame = make_frame(bgr, self._clock() - self._t0, self._index)
-        self._index += 1
-        return frame
+        return self._next_frame(bgr, self.elapsed())
 
-    def close(self) -> None:
-        """Release the camera (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            self._cap.release()
+    def _release(self) -> None:
+        self._cap.release()

@@ -11,11 +11,11 @@ import time
 from collections.abc import Callable
 
 from edge_monitor.errors import CameraError, PicameraUnavailableError
-from edge_monitor.sources.base import make_frame
+from edge_monitor.sources.base import NumberedFrames
 from edge_monitor.types import Frame
 
 
-class PicameraSource:
+class PicameraSource(NumberedFrames):
     """Frames from the Pi camera's main stream in ``RGB888`` (which is BGR byte order).
 
     Args:
@@ -57,8 +57,10 @@ class PicameraSource:
         except Exception as exc:  # picamera2 raises bare RuntimeError/IndexError for a missing camera
             raise CameraError(f"the Pi camera cannot be started ({exc}); check the ribbon cable") from None
         self._t0 = clock()
-        self._index = 0
-        self._closed = False
+
+    def elapsed(self) -> float:
+        """Seconds since the camera was started."""
+        return self._clock() - self._t0
 
     def read(self) -> Frame | None:
         """The next frame from the main stream."""
@@ -68,15 +70,10 @@ class PicameraSource:
             bgr = self._cam.capture_array("main")
         except Exception as exc:
             raise CameraError(f"the Pi camera stopped delivering frames ({exc})") from None
-        frame = make_frame(bgr, self._clock() - self._t0, self._index)
-        self._index += 1
-        return frame
+        return self._next_frame(bgr, self.elapsed())
 
-    def close(self) -> None:
-        """Stop and release the camera (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            try:
-                self._cam.stop()
-            finally:
-                self._cam.close()
+    def _release(self) -> None:
+        try:
+            self._cam.stop()
+        finally:
+            self._cam.close()

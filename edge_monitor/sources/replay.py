@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 
 from edge_monitor.errors import VideoFormatError, VideoNotFoundError, VideoTruncatedError
-from edge_monitor.sources.base import make_frame
+from edge_monitor.sources.base import NumberedFrames
 from edge_monitor.types import Frame
 
 # ISO base media (MP4/MOV) files carry one of these box types in their first bytes.
@@ -28,7 +28,7 @@ def _looks_like_mp4(path: Path) -> bool:
     return len(head) >= 8 and head[4:8] in _ISO_BOXES
 
 
-class VideoFileSource:
+class VideoFileSource(NumberedFrames):
     """Frames of a video file with their clip timestamps.
 
     Time is the clip's own: each frame's container timestamp (variable-frame-rate phone clips
@@ -77,10 +77,8 @@ class VideoFileSource:
         self.name = f"video {self.path}"
         self.realtime = realtime
         self._clock, self._sleep = clock, sleep
-        self._index = 0
         self._last_t = -1.0
         self._t0: float | None = None
-        self._closed = False
         self._exhausted = False  # set once a decode at the end of the stream returned nothing
         # Decode the first frame now so a damaged file fails before anything is started.
         self._pending = self._decode()
@@ -140,12 +138,11 @@ class VideoFileSource:
             delay = self._t0 + t - now
             if delay > 0:
                 self._sleep(delay)
-        frame = make_frame(bgr, t, self._index)
-        self._index += 1
-        return frame
+        return self._next_frame(bgr, t)
 
-    def close(self) -> None:
-        """Release the file (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            self._cap.release()
+    def elapsed(self) -> float:
+        """The clip time of the last frame read (0 before the first)."""
+        return max(0.0, self._last_t)
+
+    def _release(self) -> None:
+        self._cap.release()

@@ -1,7 +1,8 @@
 """A live camera that survives drop-outs: reads with a timeout, reopens with exponential backoff.
 
 picamera2's ``capture_array`` can block forever on a bad cable, and USB cameras vanish when a
-connector shakes loose. :class:`ResilientSource` reads in a worker thread with a timeout; a hang,
+connector shakes loose. :class:`ResilientSource` hands each read to the camera's one reader
+thread (started when the camera opens, stopped when it is dropped) and waits with a timeout; a hang,
 an exception or an empty read is a :class:`CameraFault` (the runner shows the ``fault`` level and
 logs a ``fault`` event), after which the next :meth:`read` waits a backoff (0.5 s, 1 s, 2 s, ...)
 and reopens the camera. With no frame for ``give_up_s`` it raises :class:`CameraError`, the
@@ -10,6 +11,7 @@ process exits non-zero and systemd restarts it — the cure for a wedged driver.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -75,8 +77,9 @@ class ResilientSource:
         self._give_up = give_up_s
         self._stop = stop or threading.Event()
         self._clock = clock
-        self._inner: FrameSource | None = opener()
-        self.name, self.fps, self.size = self._inner.name, self._inner.fps, self._inner.size
+        self._reader: CameraReader | None = CameraReader(opener())
+        inner = self._reader.source
+        self.name, self.fps, self.size = inner.name, inner.fps, inner.size
         self._t0 = clock()
         self._last_frame_t = self._t0
         self._index = 0
@@ -94,32 +97,13 @@ class ResilientSource:
         """Index of the last frame delivered (-1 before the first)."""
         return self._index - 1
 
-    def _read_with_timeout(self, inner: FrameSource) -> Frame | None:
-        box: queue.Queue = queue.Queue(maxsize=1)
-
-        def work() -> None:
-            try:
-                box.put(("frame", inner.read()))
-            except Exception as exc:  # reported to the caller as a fault
-                box.put(("error", exc))
-
-        threading.Thread(target=work, name="camera-read", daemon=True).start()
-        try:
-            kind, value = box.get(timeout=self._timeout)
-        except queue.Empty:
-            raise TimeoutError(f"read timed out after {self._timeout:.1f} s") from None
-        if kind == "error":
-            raise value
-        return value
-
     def _fault(self, reason: str) -> CameraFault:
         self._faults += 1
         delay = min(self._retry_max, self._retry_initial * 2 ** (self._faults - 1))
         self._retry_at = self._clock() + delay
-        inner, self._inner = self._inner, None
-        if inner is not None:
-            # A hung driver may never return from close(): do not wait for it.
-            threading.Thread(target=_close_quietly, args=(inner,), name="camera-close", daemon=True).start()
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close(wait_s=0.0)  # a hung driver may never return: do not wait for it
         log.warning("camera fault (%s); reopening in %.1f s (attempt %d)", reason, delay, self._faults)
         return CameraFault(reason, self._faults, delay)
 
@@ -136,16 +120,16 @@ class ResilientSource:
             raise CameraError(
                 f"{self.name}: no frame for {self._give_up:.0f} s; giving up so the service restarts"
             )
-        if self._inner is None:
+        if self._reader is None:
             if self._retry_at is not None and self._stop.wait(max(0.0, self._retry_at - self._clock())):
                 return None
             try:
-                self._inner = self._opener()
+                self._reader = CameraReader(self._opener())
                 self.reopens += 1
             except SourceError as exc:
                 raise self._fault(f"reopen failed: {exc}") from None
         try:
-            frame = self._read_with_timeout(self._inner)
+            frame = self._reader.read(self._timeout)
         except Exception as exc:
             raise self._fault(str(exc) or type(exc).__name__) from None
         if frame is None:
@@ -160,16 +144,73 @@ class ResilientSource:
         return out
 
     def close(self, wait_s: float = 1.0) -> None:
-        """Release the camera (idempotent); a hung driver is given ``wait_s``, then left behind."""
+        """Release the camera and stop its reader (idempotent); a hung driver is given ``wait_s``."""
         if not self._closed:
             self._closed = True
-            inner, self._inner = self._inner, None
-            if inner is not None:
-                closer = threading.Thread(
-                    target=_close_quietly, args=(inner,), name="camera-close", daemon=True
-                )
-                closer.start()
-                closer.join(wait_s)
+            reader, self._reader = self._reader, None
+            if reader is not None:
+                reader.close(wait_s)
+
+
+class CameraReader:
+    """The one thread that reads an opened camera, for as long as it stays open.
+
+    :meth:`read` hands the thread a request and waits for its answer through a one-slot queue, so
+    a hung driver blocks this thread, never the loop; the answer of a read that timed out is never
+    delivered (the camera is dropped, and its reader with it).
+
+    Args:
+        source: The opened live camera.
+    """
+
+    def __init__(self, source: FrameSource) -> None:
+        self.source = source
+        self._asks: queue.Queue[bool] = queue.Queue(maxsize=1)
+        self._answers: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=1)
+        self._closed = False
+        self.thread = threading.Thread(target=self._serve, name="camera-read", daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self._asks.get():  # False: stop
+            try:
+                answer: tuple[str, object] = ("frame", self.source.read())
+            except Exception as exc:  # reported to the caller as a fault
+                answer = ("error", exc)
+            self._answers.put(answer)
+
+    def read(self, timeout_s: float) -> Frame | None:
+        """The camera's next frame.
+
+        Raises:
+            TimeoutError: No answer within ``timeout_s``.
+            Exception: Whatever the camera's ``read`` raised.
+        """
+        self._asks.put(True)
+        try:
+            kind, value = self._answers.get(timeout=timeout_s)
+        except queue.Empty:
+            raise TimeoutError(f"read timed out after {timeout_s:.1f} s") from None
+        if kind == "error":
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
+
+    def close(self, wait_s: float) -> None:
+        """Stop the thread and close the camera (idempotent), each given ``wait_s`` to finish.
+
+        A closer thread of its own: a hung driver may never return from ``close()`` either.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(queue.Full):  # full only while a read is still being answered
+            self._asks.put_nowait(False)
+        closer = threading.Thread(
+            target=_close_quietly, args=(self.source,), name="camera-close", daemon=True
+        )
+        closer.start()
+        closer.join(wait_s)
+        self.thread.join(wait_s)
 
 
 def _close_quietly(source: FrameSource) -> None:
