@@ -11,7 +11,7 @@ from conversion import evaluate, quantize, train
 from edge_monitor.crops import model_input
 from edge_monitor.inference import load_classifier
 from edge_monitor.metadata import ModelMetadata
-from tests.conftest import require_shared
+from tests.conftest import assert_picture, require_shared
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_train_quantize_evaluate_smoke(fer, tmp_path):
     argv = ["--keras", str(out / "best.keras"), "--tflite", str(tfl), "--data", str(fer), "--limit", "200"]
     assert evaluate.main([*argv, "--out", str(report)]) == 0
     result = json.loads((report / "evaluation.json").read_text())
-    assert (report / "training_curves.png").stat().st_size > 0
+    assert_picture(report / "training_curves.png")
     assert any(p.name.startswith("confusion_") for p in report.iterdir())
     assert result["ferplus"]["images"] < result["images"] == 200
     assert set(result["ferplus"]["models"]) == {"keras", "tflite"}

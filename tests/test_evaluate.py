@@ -20,6 +20,7 @@ from edge_monitor.errors import (
     ModelMismatchError,
     ModelNotFoundError,
 )
+from tests.conftest import assert_picture
 
 HISTORY = "epoch,accuracy,learning_rate,loss,val_accuracy,val_loss\n0,0.2,0.001,1.9,0.25,1.8\n1,0.3,0.002,1.7,0.3,1.7\n"
 
@@ -108,10 +109,6 @@ def _check_model(result: dict, n: int) -> None:
     assert result["ms_per_image"] == pytest.approx(1000 * result["seconds"] / n, abs=0.5 / n + 1e-3)
 
 
-def _png(path: Path) -> None:
-    assert path.read_bytes().startswith(b"\x89PNG")
-
-
 @pytest.mark.train
 def test_keras_smoke(tiny, data, tmp_path, no_default_tflite, capsys):
     out = tmp_path / "eval"
@@ -124,12 +121,12 @@ def test_keras_smoke(tiny, data, tmp_path, no_default_tflite, capsys):
     assert set(ev["models"]) == {"keras", "keras_flip"}
     for result in ev["models"].values():
         _check_model(result, 200)
-        _png(out / result["confusion_png"])
+        assert_picture(out / result["confusion_png"])
     assert ev["models"]["keras"]["meta"].endswith("emotion.json")
     assert "gain_pp" in ev["models"]["keras_flip"]
     assert ev["comparisons"] == {}
     assert ev["training_curves"] == "training_curves.png"
-    _png(out / "training_curves.png")
+    assert_picture(out / "training_curves.png")
     probs = np.load(out / "probabilities.npz")
     assert probs["keras"].shape == (200, 7) and probs["y_true"].shape == (200,)
     np.testing.assert_allclose(probs["keras"].sum(axis=1), 1.0, atol=1e-4)
