@@ -23,8 +23,8 @@ import argparse
 import json
 import os
 import sys
-import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,8 @@ from edge_monitor.errors import DatasetError
 __all__ = ["DEFAULT_FRACTIONS", "cew_path", "evaluate_only", "load_cew", "main", "run", "split_by_group"]
 
 HELD_OUT = ("val", "test")  # what the model is measured on; it is fitted on train
+# The numbers of each held-out part, and the test (float, int8) probabilities.
+Measured = tuple[dict[str, dict[str, Any]], tuple[np.ndarray, np.ndarray]]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -107,24 +109,13 @@ def _sizes(parts: dict[str, EyeData]) -> dict[str, dict[str, int]]:
     }
 
 
-def _fit(fit_d: EyeData, val_d: EyeData, args: argparse.Namespace, reports: Path):
-    """The network at its best-val epoch, and the record of its run."""
-    meta = eye_metadata()
-    model, best, _ = skeleton.fit_cnn(
-        eye_network(args), fit_d.split(), val_d.split(), args, args.seed, reports / "history.csv", meta
-    )
-    model.set_weights(best.weights)
-    print(f"best val accuracy {best.key[0]:.4f} at epoch {best.epoch + 1}")
-    return model, {"seed": args.seed, "best_epoch": best.epoch + 1, "best_val_accuracy": float(best.key[0])}
-
-
-def _measure(clf, model, part: EyeData, seed: int) -> dict[str, Any]:
-    """Float and int8 (device) numbers on ``part``; the probabilities under ``"probs"``."""
+def _measure(clf, model, part: EyeData, seed: int) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray]]:
+    """Float and int8 (device) numbers on ``part``, and its (float, int8) probabilities."""
     meta = eye_metadata()
     p_float = skeleton.predict_float(model, part.x, meta)
     p_int8, flipped = predict_int8(clf, part.x)  # the device's own path
     plain, flip = scores(p_int8, part), scores(flipped, part)
-    return {
+    numbers = {
         "images": len(part),
         "groups": len(np.unique(part.group)),
         **compare_float_int8(p_float, p_int8, part.y),
@@ -133,38 +124,58 @@ def _measure(clf, model, part: EyeData, seed: int) -> dict[str, Any]:
         "int8_flip_average_accuracy": flip["per_image"],
         "int8_flip_average_face_accuracy": flip["per_photo"],
         "int8_accuracy_night_like": night_accuracy(clf, part, seed),
-        "probs": (p_float, p_int8),
     }
+    return numbers, (p_float, p_int8)
 
 
-def _metadata(args: argparse.Namespace, sizes: dict, run_info: dict[str, Any]):
-    return eye_metadata(
+def _measure_held_out(clf, model, parts: dict[str, EyeData], seed: int) -> Measured:
+    """The numbers of every held-out part, and the test probabilities for the report."""
+    measured = {name: _measure(clf, model, parts[name], seed) for name in HELD_OUT}
+    return {name: m[0] for name, m in measured.items()}, measured["test"][1]
+
+
+def _metadata(args: argparse.Namespace, sizes: dict, fitted: skeleton.Fitted, measured: Measured):
+    checks = measured[0]
+    member = {  # one member: the network at its best-val epoch
+        "seed": args.seed,
+        "best_epoch": fitted.best_epoch,
+        "best_val_accuracy": fitted.best_val_accuracy,
+        "test_float_accuracy": checks["test"]["float_accuracy"],  # reported, never selected on
+    }
+    meta = eye_metadata(
         dataset="CEW (Closed Eyes In The Wild, Song et al. 2014), split by source photo",
         split={"by": "group", "fractions": list(DEFAULT_FRACTIONS), "seed": args.seed, **sizes},
         fit_on=["train"],
         seed=args.seed,
         recipe=eye_recipe(args),
-        params=run_info["params"],
-        train_seconds=run_info["train_seconds"],
-        epochs_run=args.epochs,
-        members=run_info["members"],
+        params=fitted.params,
+        train_seconds=fitted.train_seconds,
+        epochs_run=fitted.epochs_run,
+        members=[member],
         cpu_count=os.cpu_count(),
         threads=args.threads or os.cpu_count(),
     )
+    return replace(meta, metrics=skeleton.model_metrics(fitted, checks["test"], checks))
 
 
-def _metrics(checks: dict, calib_n: int, file_bytes: int) -> dict[str, Any]:
-    return {
-        "test_accuracy": checks["test"]["int8_accuracy"],
-        **checks,
-        "float_int8_agreement": checks["test"]["top1_agreement"],
-        "calibration_images": calib_n,
-        "file_bytes": file_bytes,
-    }
+def _report(reports: Path, out_model: Path, y_test: np.ndarray, meta, measured: Measured) -> dict[str, Any]:
+    """``evaluation.json`` and the confusion plot in ``reports``, and the summary line."""
+    test, probs = measured[0]["test"], measured[1]
+    title = "eye_state int8 · CEW group-held-out test"
+    skeleton.write_evaluation(reports, out_model, meta, y_test, probs, title)
+    print(
+        f"test (int8) accuracy {test['int8_accuracy']:.4f}, float {test['float_accuracy']:.4f},"
+        f" agreement {test['top1_agreement']:.4f}; wrote {out_model} and {reports}"
+    )
+    return test
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Train, select, quantize, verify, evaluate and write everything; returns the test numbers."""
+    """Load and split CEW, then the shared skeleton (fit, select, int8, verify, publish, report).
+
+    Returns:
+        The test numbers stored in the metadata.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     data = load_cew(args.data)  # dataset errors before TensorFlow's import time
     if args.calibration < MIN_CALIBRATION:
@@ -175,37 +186,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = _sizes(parts)
     print(f"splits by group (seed {args.seed}): {json.dumps(sizes)}")
     reports = args.reports or eye_reports(args.out_model)
-    reports.mkdir(parents=True, exist_ok=True)
-    t0 = time.monotonic()
-    model, member = _fit(fit_d, parts["val"], args, reports)
-    train_seconds = time.monotonic() - t0
-    test_d = parts["test"]
-    member["test_float_accuracy"] = float(  # reported, never selected on
-        (skeleton.predict_float(model, test_d.x, eye_metadata()).argmax(1) == test_d.y).mean()
+    trainer = skeleton.Trainer(
+        network=eye_network(args),
+        meta=eye_metadata(),
+        train=fit_d.split(),
+        val=parts["val"].split(),
+        calibration=fit_d.split(),
+        reports=reports,
+        measure=partial(_measure_held_out, parts=parts, seed=args.seed),
+        metadata=partial(_metadata, args, sizes),
+        report=partial(_report, reports, args.out_model, parts["test"].y),
     )
-    print(f"trained in {train_seconds:.0f} s")
-    calib_n = min(args.calibration, len(fit_d))
-    flat = skeleton.to_int8(model, fit_d.split(), calib_n, args.seed, eye_metadata())
-    clf, tmp = skeleton.device_classifier(flat, args.out_model, eye_metadata())
-    checks = {name: _measure(clf, model, parts[name], args.seed) for name in HELD_OUT}
-    clf.close()
-    probs = checks["test"].pop("probs")
-    checks["val"].pop("probs")
-    test = checks["test"]
-    run_info = {
-        "params": int(model.count_params()),
-        "train_seconds": round(train_seconds, 1),
-        "members": [member],
-    }
-    out_meta = replace(_metadata(args, sizes, run_info), metrics=_metrics(checks, calib_n, len(flat)))
-    skeleton.publish(tmp, args.out_model, out_meta)
-    title = "eye_state int8 · CEW group-held-out test"
-    skeleton.write_evaluation(reports, args.out_model, out_meta, test_d.y, probs, title)
-    print(
-        f"test (int8) accuracy {test['int8_accuracy']:.4f}, float {test['float_accuracy']:.4f},"
-        f" agreement {test['top1_agreement']:.4f}; wrote {args.out_model} and {reports}"
-    )
-    return test
+    return skeleton.run_trainer(trainer, args)
 
 
 def evaluate_only(args: argparse.Namespace) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 data → split → fit → int8 → verify on the device runtime (LiteRT) → metadata and report. Each
 trainer keeps what is its own (its data, its network's shape, its metadata); the steps they share
-are here, so a change to one step reaches every model. TensorFlow is imported inside the steps that
-need it, so the data and report helpers run on a device-only install.
+are here, so a change to one step reaches every model. The eye and yawn trainers hand their data and
+hooks to :func:`run_trainer`, which runs the sequence; the emotion trainer (``conversion.train``,
+resumable Keras checkpoints, then ``conversion.quantize``) uses the steps one by one. TensorFlow is
+imported inside the steps that need it, so the data and report helpers run on a device-only install.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import argparse
 import dataclasses
 import json
 import os
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -229,3 +232,100 @@ def write_evaluation(
     (reports / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
     print(metrics.format_report(report_q))
     return report_q
+
+
+Measured = TypeVar("Measured")
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """What :func:`run_trainer` records of its own run, for the trainer's metadata."""
+
+    params: int
+    train_seconds: float
+    epochs_run: int
+    best_epoch: int  # 1-based
+    best_val_accuracy: float
+    calibration_images: int
+    file_bytes: int
+
+
+@dataclass(frozen=True)
+class Trainer(Generic[Measured]):
+    """A small-crop trainer, as :func:`run_trainer` runs it: its data (already split and checked),
+    its network and the three steps that are its own.
+
+    Attributes:
+        network: What :func:`fit_cnn` builds and how it augments.
+        meta: The model's preprocessing (crop size, scale, contrast) for fit, calibration and device.
+        train: The crops the network is fitted on.
+        val: The crops the best epoch is selected on.
+        calibration: The pool the int8 calibration images are drawn from.
+        reports: The folder for ``history.csv`` and what ``report`` writes.
+        measure: ``(device classifier, float model) → Measured``: the held-out numbers, taken before
+            the classifier is closed.
+        metadata: ``(Fitted, Measured) → ModelMetadata``: the metadata to publish, metrics included.
+        report: ``(published metadata, Measured) → test numbers``: the reports written and printed.
+    """
+
+    network: Network
+    meta: ModelMetadata
+    train: Split
+    val: Split
+    calibration: Split
+    reports: Path
+    measure: Callable[[Any, Any], Measured]
+    metadata: Callable[[Fitted, Measured], ModelMetadata]
+    report: Callable[[ModelMetadata, Measured], dict[str, Any]]
+
+
+def model_metrics(fitted: Fitted, test: dict[str, Any], measured: dict[str, Any]) -> dict[str, Any]:
+    """A trained model's metrics: the int8 test accuracy first, then ``measured`` (the trainer's held-out
+    numbers), then the float/int8 agreement on test and what the int8 file was made with."""
+    return {
+        "test_accuracy": test["int8_accuracy"],
+        **measured,
+        "float_int8_agreement": test["top1_agreement"],
+        "calibration_images": fitted.calibration_images,
+        "file_bytes": fitted.file_bytes,
+    }
+
+
+def run_trainer(trainer: Trainer, args: argparse.Namespace) -> dict[str, Any]:
+    """Fit (selecting the best-val epoch), quantize to int8, verify on the device runtime, publish the
+    model with its metadata and write the reports.
+
+    ``args`` holds the recipe (:func:`fit_cnn`'s options), ``seed``, ``calibration`` (at most that many
+    images) and ``out_model``. Nothing replaces ``out_model`` until ``measure`` has run on the device.
+
+    Returns:
+        The test numbers ``trainer.report`` returns.
+    """
+    trainer.reports.mkdir(parents=True, exist_ok=True)
+    log = trainer.reports / "history.csv"
+    t0 = time.monotonic()
+    model, best, history = fit_cnn(
+        trainer.network, trainer.train, trainer.val, args, args.seed, log, trainer.meta
+    )
+    train_seconds = time.monotonic() - t0
+    model.set_weights(best.weights)
+    print(f"trained in {train_seconds:.0f} s; best val accuracy {best.key[0]:.4f} at epoch {best.epoch + 1}")
+    calib_n = min(args.calibration, len(trainer.calibration))
+    flat = to_int8(model, trainer.calibration, calib_n, args.seed, trainer.meta)
+    clf, tmp = device_classifier(flat, args.out_model, trainer.meta)
+    try:
+        measured = trainer.measure(clf, model)
+    finally:
+        clf.close()
+    fitted = Fitted(
+        params=int(model.count_params()),
+        train_seconds=round(train_seconds, 1),
+        epochs_run=len(history.history["loss"]),
+        best_epoch=best.epoch + 1,
+        best_val_accuracy=float(best.key[0]),
+        calibration_images=calib_n,
+        file_bytes=len(flat),
+    )
+    meta = trainer.metadata(fitted, measured)
+    publish(tmp, args.out_model, meta)
+    return trainer.report(meta, measured)

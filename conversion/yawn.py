@@ -28,9 +28,9 @@ import dataclasses
 import json
 import os
 import sys
-import time
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -70,6 +70,7 @@ from conversion.yawn_report import device_detector_check, print_summary, test_nu
 from edge_monitor.config import load_config
 from edge_monitor.crops import MOUTH_REGION
 from edge_monitor.errors import DatasetError
+from edge_monitor.metadata import ModelMetadata
 
 __all__ = [
     "DATASET_DETECTOR",
@@ -190,8 +191,26 @@ def _check_args(args: argparse.Namespace) -> None:
         )
 
 
+class YawnMeasured(NamedTuple):
+    """What the yawn model is measured on after training, on the device's runtime."""
+
+    checks: dict[str, dict[str, Any]]  # val and test numbers (test: all three ways, test_numbers)
+    test_probs: tuple[np.ndarray, np.ndarray, np.ndarray]  # float, int8, labels
+    device_check: dict[str, Any]
+    talking: dict[str, Any] | None
+
+
+def _measure_all(clf, model, data: Prepared, args: argparse.Namespace, size: tuple[int, int]) -> YawnMeasured:
+    probs, checks = measure(clf, model, data, args.seed)
+    device_check = device_detector_check(data.images, data.frames, data.idx["test"], clf, data.landmarker)
+    talking = talking_check(clf, args, size, data.landmarker)
+    checks["test"] = test_numbers(checks["test"], probs["test"], data)
+    return YawnMeasured(checks, probs["test"], device_check, talking)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Detect, crop, split, train, select, quantize, verify, evaluate and write everything.
+    """Detect, crop and split YawDD, then the shared skeleton (fit, select, int8, verify, publish,
+    report).
 
     Returns:
         The test numbers stored in the metadata.
@@ -204,62 +223,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"splits by group (seed {args.seed}): {json.dumps(data.sizes())}")
     set_tf_threads(args.threads)
     train, calib_pool = training_set(data, args, size)
-    meta = yawn_metadata(size, MOUTH_REGION)
     reports = args.reports or skeleton.default_reports(args.out_model, "yawn.tflite", "yawn")
-    reports.mkdir(parents=True, exist_ok=True)
-    val = Split(data.crops["val"][0], frames.y[data.crops["val"][1]])
-    t0 = time.monotonic()
-    model, best, history = skeleton.fit_cnn(
-        yawn_network(args, size), train, val, args, args.seed, reports / "history.csv", meta
+    trainer = skeleton.Trainer(
+        network=yawn_network(args, size),
+        meta=yawn_metadata(size, MOUTH_REGION),
+        train=train,
+        val=Split(data.crops["val"][0], frames.y[data.crops["val"][1]]),
+        calibration=calib_pool,
+        reports=reports,
+        measure=partial(_measure_all, data=data, args=args, size=size),
+        metadata=partial(_metadata, args, size, data),
+        report=partial(_report, reports, args.out_model, data),
     )
-    train_seconds = time.monotonic() - t0
-    model.set_weights(best.weights)
-    print(f"trained in {train_seconds:.0f} s; best val accuracy {best.key[0]:.4f} at epoch {best.epoch + 1}")
-    calib_n = min(args.calibration, len(calib_pool))
-    flat = skeleton.to_int8(model, calib_pool, calib_n, args.seed, meta)
-    clf, tmp = skeleton.device_classifier(flat, args.out_model, meta)
-    probs, checks = measure(clf, model, data, args.seed)
-    device_check = device_detector_check(data.images, frames, data.idx["test"], clf, data.landmarker)
-    talking = talking_check(clf, args, size, data.landmarker)
-    clf.close()
-    test = test_numbers(checks["test"], probs["test"], data)
-    run_info = {
-        "params": int(model.count_params()),
-        "train_seconds": round(train_seconds, 1),
-        "epochs_run": len(history.history["loss"]),
-        "best_epoch": best.epoch + 1,
-    }
-    checks["test"] = test
-    out_meta = dataclasses.replace(
-        _metadata(args, size, data, run_info),
-        metrics=_metrics(checks, device_check, talking, calib_n, len(flat)),
-    )
-    skeleton.publish(tmp, args.out_model, out_meta)
-    _write_reports(reports, args.out_model, out_meta, probs["test"], data)
-    print_summary(test, checks, device_check, talking, args.out_model, reports)
-    return test
+    return skeleton.run_trainer(trainer, args)
 
 
-def _metrics(checks: dict, device_check: dict, talking: dict | None, calib_n: int, file_bytes: int) -> dict:
-    test = checks["test"]
-    return {
-        "test_accuracy": test["int8_accuracy"],
-        "test_accuracy_faceless_as_errors": test["int8_accuracy_faceless_as_errors"],
-        "test": test,
-        "val": checks["val"],
-        "test_device_detector": device_check,
-        "fer_public_test_non_yawning": talking,
-        "float_int8_agreement": test["top1_agreement"],
-        "calibration_images": calib_n,
-        "file_bytes": file_bytes,
-    }
-
-
-def _metadata(args: argparse.Namespace, size: tuple[int, int], data: Prepared, run_info: dict) -> Any:
+def _metadata(
+    args: argparse.Namespace,
+    size: tuple[int, int],
+    data: Prepared,
+    fitted: skeleton.Fitted,
+    measured: YawnMeasured,
+) -> ModelMetadata:
     recipe = skeleton.recipe_of(args, ("out_model", "reports", "threads", "evaluate_only"))
     if args.fer_negatives <= 0:
         recipe.pop("fer")
-    return yawn_metadata(
+    meta = yawn_metadata(
         size,
         MOUTH_REGION,
         crop="landmarks",
@@ -268,18 +257,34 @@ def _metadata(args: argparse.Namespace, size: tuple[int, int], data: Prepared, r
         split={"by": "group", "fractions": list(DEFAULT_FRACTIONS), "seed": args.seed, **data.sizes()},
         seed=args.seed,
         recipe=recipe,
-        params=run_info["params"],
-        train_seconds=run_info["train_seconds"],
+        params=fitted.params,
+        train_seconds=fitted.train_seconds,
         detect_seconds=round(data.detect_seconds, 1),
-        epochs_run=run_info["epochs_run"],
-        best_epoch=run_info["best_epoch"],
+        epochs_run=fitted.epochs_run,
+        best_epoch=fitted.best_epoch,
         cpu_count=os.cpu_count(),
         threads=args.threads or os.cpu_count(),
     )
+    test = measured.checks["test"]
+    numbers = skeleton.model_metrics(
+        fitted,
+        test,
+        {
+            "test_accuracy_faceless_as_errors": test["int8_accuracy_faceless_as_errors"],
+            "test": test,
+            "val": measured.checks["val"],
+            "test_device_detector": measured.device_check,
+            "fer_public_test_non_yawning": measured.talking,
+        },
+    )
+    return dataclasses.replace(meta, metrics=numbers)
 
 
-def _write_reports(reports: Path, out_model: Path, meta, probs, data: Prepared) -> None:
-    p_float, p_int8, y_test = probs
+def _report(
+    reports: Path, out_model: Path, data: Prepared, meta: ModelMetadata, measured: YawnMeasured
+) -> dict:
+    """``evaluation.json``, the confusion plot and the training curves in ``reports``; the summary."""
+    p_float, p_int8, y_test = measured.test_probs
     test_groups = sorted(set(data.frames.group[data.idx["test"]].tolist()), key=lambda g: (len(g), g))
     curves = metrics.plot_history(reports / "history.csv", reports / "training_curves.png")
     title = "yawn int8 · YawDD group-held-out test"
@@ -293,6 +298,9 @@ def _write_reports(reports: Path, out_model: Path, meta, probs, data: Prepared) 
         test_groups=test_groups,
         curves_png=curves.name,
     )
+    test = measured.checks["test"]
+    print_summary(test, measured.checks, measured.device_check, measured.talking, out_model, reports)
+    return test
 
 
 def main(argv: list[str] | None = None) -> int:
