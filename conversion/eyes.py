@@ -37,7 +37,6 @@ from conversion.common import (
     add_trainer_args,
     compare_float_int8,
     run_main,
-    set_tf_threads,
 )
 from conversion.eye_data import (
     DEFAULT_FRACTIONS,
@@ -180,7 +179,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data = load_cew(args.data)  # dataset errors before TensorFlow's import time
     if args.calibration < MIN_CALIBRATION:
         raise SystemExit(f"--calibration must be at least {MIN_CALIBRATION} images")
-    set_tf_threads(args.threads)
     parts = _parts(data, args)
     fit_d = _training_images(parts["train"], args)
     sizes = _sizes(parts)

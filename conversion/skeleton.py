@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from conversion import metrics
-from conversion.common import BestWeights, class_weights, compile_cosine
+from conversion.common import BestWeights, class_weights, compile_cosine, set_tf_threads
 from conversion.dataset import Split
 from conversion.int8 import convert_int8, representative_images
 from conversion.paths import MODELS, REPO
@@ -295,12 +295,13 @@ def run_trainer(trainer: Trainer, args: argparse.Namespace) -> dict[str, Any]:
     """Fit (selecting the best-val epoch), quantize to int8, verify on the device runtime, publish the
     model with its metadata and write the reports.
 
-    ``args`` holds the recipe (:func:`fit_cnn`'s options), ``seed``, ``calibration`` (at most that many
-    images) and ``out_model``. Nothing replaces ``out_model`` until ``measure`` has run on the device.
+    ``args`` holds the recipe (:func:`fit_cnn`'s options), ``seed``, ``threads`` (TensorFlow's, set
+    here before its first use), ``calibration`` (at most that many images) and ``out_model``. Nothing replaces ``out_model`` until ``measure`` has run on the device.
 
     Returns:
         The test numbers ``trainer.report`` returns.
     """
+    set_tf_threads(args.threads)
     trainer.reports.mkdir(parents=True, exist_ok=True)
     log = trainer.reports / "history.csv"
     t0 = time.monotonic()

@@ -41,7 +41,6 @@ from conversion.common import (
     add_trainer_args,
     compare_float_int8,
     run_main,
-    set_tf_threads,
 )
 from conversion.dataset import Split
 from conversion.night import night_like, night_share
@@ -221,7 +220,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     size = (int(args.size[0]), int(args.size[1]))
     data = prepare(frames, args, size)
     print(f"splits by group (seed {args.seed}): {json.dumps(data.sizes())}")
-    set_tf_threads(args.threads)
     train, calib_pool = training_set(data, args, size)
     reports = args.reports or skeleton.default_reports(args.out_model, "yawn.tflite", "yawn")
     trainer = skeleton.Trainer(
