@@ -19,6 +19,7 @@ import dataclasses
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from conversion.dataset import FER_CLASSES, Split, load_fer2013
 from conversion.ferplus import majority_labels
 from conversion.int8 import convert_int8, representative_images
 from conversion.paths import MODELS, fer2013_path, ferplus_path
-from conversion.skeleton import device_classifier, publish, to_int8
+from conversion.skeleton import checked_int8, publish
 from edge_monitor.crops import model_input
 from edge_monitor.inference import TfliteClassifier
 from edge_monitor.metadata import ModelMetadata
@@ -83,12 +84,18 @@ def quantize(args: argparse.Namespace) -> dict:
     meta = ModelMetadata.load(meta_path)
     splits = load_fer2013(args.data)
     model = keras.models.load_model(args.keras, compile=False)
-    flat = to_int8(model, splits.train, args.calibration, args.seed, meta)
-    classifier, tmp = device_classifier(flat, args.out, meta, threads=os.cpu_count() or 1)
     test, rows = splits.part("private_test", args.limit, args.seed)
     ferplus = majority_labels(args.ferplus, args.data, "private_test", rows)
-    result = verify(model, classifier, test, meta, ferplus)
-    classifier.close()
+    flat, tmp, result = checked_int8(
+        model,
+        splits.train,
+        args.calibration,
+        args.seed,
+        meta,
+        args.out,
+        partial(verify, model, split=test, meta=meta, ferplus=ferplus),
+        threads=os.cpu_count() or 1,
+    )
     fp_result = result.pop("ferplus", None)
     result["calibration_images"] = args.calibration
     result["file_bytes"] = len(flat)

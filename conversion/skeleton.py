@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -32,6 +33,7 @@ from edge_monitor.errors import DatasetError
 from edge_monitor.metadata import ModelMetadata
 
 SPLIT_NAMES = ("train", "val", "test")
+Measured = TypeVar("Measured")  # what a trainer measures of its int8 model on the device runtime
 
 
 def portable(value: Any) -> Any:
@@ -195,6 +197,31 @@ def predict_float(model, images: np.ndarray, meta: ModelMetadata) -> np.ndarray:
     return model.predict(model_input(images, meta), batch_size=256, verbose=0)
 
 
+def checked_int8(
+    model,
+    pool: Split,
+    n: int,
+    seed: int,
+    meta: ModelMetadata,
+    out_model: Path,
+    measure: Callable[[Any], Measured],
+    threads: int = 1,
+) -> tuple[bytes, Path, Measured]:
+    """int8 → verify on the device runtime: ``model`` converted (calibrated on ``n`` images of
+    ``pool``), written beside ``out_model`` and measured by ``measure(device classifier)``.
+
+    Returns:
+        The flatbuffer, its temporary path (for :func:`publish`) and what ``measure`` returned.
+    """
+    flat = to_int8(model, pool, n, seed, meta)
+    clf, tmp = device_classifier(flat, out_model, meta, threads)
+    try:
+        measured = measure(clf)
+    finally:
+        clf.close()
+    return flat, tmp, measured
+
+
 def publish(tmp: Path, out_model: Path, meta: ModelMetadata) -> None:
     """Move the verified int8 model into place and write its metadata beside it."""
     tmp.replace(out_model)
@@ -234,9 +261,6 @@ def write_evaluation(
     return report_q
 
 
-Measured = TypeVar("Measured")
-
-
 @dataclass(frozen=True)
 class Fitted:
     """What :func:`run_trainer` records of its own run, for the trainer's metadata."""
@@ -262,8 +286,8 @@ class Trainer(Generic[Measured]):
         val: The crops the best epoch is selected on.
         calibration: The pool the int8 calibration images are drawn from.
         reports: The folder for ``history.csv`` and what ``report`` writes.
-        measure: ``(device classifier, float model) → Measured``: the held-out numbers, taken before
-            the classifier is closed.
+        measure: ``(device classifier, model=float model) → Measured``: the held-out numbers, taken
+            before the classifier is closed.
         metadata: ``(Fitted, Measured) → ModelMetadata``: the metadata to publish, metrics included.
         report: ``(published metadata, Measured) → test numbers``: the reports written and printed.
     """
@@ -312,12 +336,10 @@ def run_trainer(trainer: Trainer, args: argparse.Namespace) -> dict[str, Any]:
     model.set_weights(best.weights)
     print(f"trained in {train_seconds:.0f} s; best val accuracy {best.key[0]:.4f} at epoch {best.epoch + 1}")
     calib_n = min(args.calibration, len(trainer.calibration))
-    flat = to_int8(model, trainer.calibration, calib_n, args.seed, trainer.meta)
-    clf, tmp = device_classifier(flat, args.out_model, trainer.meta)
-    try:
-        measured = trainer.measure(clf, model)
-    finally:
-        clf.close()
+    measure = partial(trainer.measure, model=model)
+    flat, tmp, measured = checked_int8(
+        model, trainer.calibration, calib_n, args.seed, trainer.meta, args.out_model, measure
+    )
     fitted = Fitted(
         params=int(model.count_params()),
         train_seconds=round(train_seconds, 1),
