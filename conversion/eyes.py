@@ -57,6 +57,7 @@ from conversion.eye_data import (
 from conversion.night import night_share
 from conversion.paths import MODELS
 from edge_monitor.errors import DatasetError
+from edge_monitor.metadata import ModelMetadata
 
 __all__ = ["DEFAULT_FRACTIONS", "cew_path", "evaluate_only", "load_cew", "main", "run", "split_by_group"]
 
@@ -133,7 +134,10 @@ def _measure_held_out(clf, model, parts: dict[str, EyeData], seed: int) -> Measu
     return {name: m[0] for name, m in measured.items()}, measured["test"][1]
 
 
-def _metadata(args: argparse.Namespace, sizes: dict, fitted: skeleton.Fitted, measured: Measured):
+def _metadata(
+    args: argparse.Namespace, sizes: dict, fitted: skeleton.Fitted, measured: Measured
+) -> ModelMetadata:
+    """The eye model's metadata: data, split, recipe, the fit's record and the held-out metrics."""
     checks = measured[0]
     member = {  # one member: the network at its best-val epoch
         "seed": args.seed,
@@ -157,7 +161,9 @@ def _metadata(args: argparse.Namespace, sizes: dict, fitted: skeleton.Fitted, me
     return replace(meta, metrics=skeleton.model_metrics(fitted, checks["test"], checks))
 
 
-def _report(reports: Path, out_model: Path, y_test: np.ndarray, meta, measured: Measured) -> dict[str, Any]:
+def _report(
+    reports: Path, out_model: Path, y_test: np.ndarray, meta: ModelMetadata, measured: Measured
+) -> dict[str, Any]:
     """``evaluation.json`` and the confusion plot in ``reports``, and the summary line."""
     test, probs = measured[0]["test"], measured[1]
     title = "eye_state int8 · CEW group-held-out test"

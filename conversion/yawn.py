@@ -200,6 +200,7 @@ class YawnMeasured(NamedTuple):
 
 
 def _measure_all(clf, model, data: Prepared, args: argparse.Namespace, size: tuple[int, int]) -> YawnMeasured:
+    """The val and test numbers, the device detector's and the FER talking checks (see ``YawnMeasured``)."""
     probs, checks = measure(clf, model, data, args.seed)
     device_check = device_detector_check(data.images, data.frames, data.idx["test"], clf, data.landmarker)
     talking = talking_check(clf, args, size, data.landmarker)
@@ -243,6 +244,7 @@ def _metadata(
     fitted: skeleton.Fitted,
     measured: YawnMeasured,
 ) -> ModelMetadata:
+    """The yawn model's metadata: data, detector, split, recipe, the fit's record and the metrics."""
     recipe = skeleton.recipe_of(args, ("out_model", "reports", "threads", "evaluate_only"))
     if args.fer_negatives <= 0:
         recipe.pop("fer")
