@@ -21,7 +21,8 @@ read as "no yawn", which is what the device reports without a face).
 Training adds 1,500 FER2013 training faces of happy / sad / neutral expressions as ``no_yawn``
 mouth crops (``--fer-negatives``): YawDD has few smiles and frontal talking mouths, and without
 them the model reads a talking mouth showing teeth as a yawn (about 60 % of the frames of the
-talking clip ``woman2.mp4``; see ``benchmarks/yawn_clips.py``). Validation and test are YawDD only.
+talking clip ``woman2.mp4`` on Haar-box crops; ``benchmarks/yawn_clips.py`` replays it through the
+daemon's pipeline: the shipped model and the decisions). Validation and test are YawDD only.
 
 The model is selected on ``val``; ``test`` is only reported. The int8 model is checked through
 the device's runtime (:class:`edge_monitor.inference.TfliteClassifier`).
