@@ -26,7 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -60,17 +60,17 @@ class TimedYawns:
         self._crop_s = 0.0
         self.seconds: list[float] = []
 
-    def mouth_pixels(self, gray: np.ndarray, face: FaceBox) -> np.ndarray | None:
+    def _crop(self, cut: Callable[..., np.ndarray | None], *args: object) -> np.ndarray | None:
         t0 = time.perf_counter()
-        pixels = self._inner.mouth_pixels(gray, face)
+        pixels = cut(*args)
         self._crop_s = time.perf_counter() - t0
         return pixels
 
+    def mouth_pixels(self, gray: np.ndarray, face: FaceBox) -> np.ndarray | None:
+        return self._crop(self._inner.mouth_pixels, gray, face)
+
     def mouth_pixels_at(self, gray: np.ndarray, points: np.ndarray) -> np.ndarray | None:
-        t0 = time.perf_counter()
-        pixels = self._inner.mouth_pixels_at(gray, points)
-        self._crop_s = time.perf_counter() - t0
-        return pixels
+        return self._crop(self._inner.mouth_pixels_at, gray, points)
 
     def yawn_prob_of(self, pixels: np.ndarray | None) -> float | None:
         t0 = time.perf_counter()
