@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from edge_monitor.cli import main
+from edge_monitor.levels import rank
 from edge_monitor.outputs.events import read_events
 
 pytestmark = pytest.mark.slow
-RANK = {"ok": 0, "notice": 1, "warning": 2, "alarm": 3, "fault": 4}
 
 
 def replay(tmp_path, video, *extra, name="e.jsonl"):
@@ -73,7 +73,7 @@ def test_an_awake_talking_driver_gets_nothing_above_notice(replayed, name):
     ev = replayed(name)
     kinds = [e["kind"] for e in ev]
     assert "microsleep" not in kinds and "yawn" not in kinds and "eyes_closed" not in kinds
-    assert all(RANK[e["level"]] <= RANK["notice"] for e in ev if e["kind"] == "alert")
+    assert all(rank(e["level"]) <= rank("notice") for e in ev if e["kind"] == "alert")
     s = ev[-1]
     assert s["microsleeps"] == 0 and s["yawns"] == 0
     assert s["face_pct"] >= 99.0
