@@ -42,12 +42,9 @@ CHANGES=()
 STEP=0
 TMP=""
 
-log() { printf '%s: %s\n' "$PROG" "$*"; }
-warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
+msg_prefix() { printf '%s:' "$PROG"; }
+# shellcheck source-path=SCRIPTDIR source=messages.sh
+. "$HERE/messages.sh"
 step() {
   STEP=$((STEP + 1))
   log "== step $STEP: $*"

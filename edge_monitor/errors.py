@@ -8,130 +8,96 @@ Exit codes: 2 command-line usage · 10-15 configuration · 20-25 frame sources �
 class EdgeMonitorError(Exception):
     """Base of every error edge-monitor reports to the user.
 
-    Messages are one line and say what to do about the problem.
+    Messages are one line and say what to do about the problem. A subclass states its code in its
+    bases, ``class ConfigKeyError(ConfigError, exit_code=12)``, or keeps its parent's.
     """
 
     exit_code = 1
 
+    def __init_subclass__(cls, exit_code: int | None = None, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if exit_code is not None:
+            cls.exit_code = exit_code
 
-class UsageError(EdgeMonitorError, ValueError):
+
+class UsageError(EdgeMonitorError, ValueError, exit_code=2):
     """A command-line option is invalid (out of range, or an output that is also an input)."""
 
-    exit_code = 2
 
-
-class ConfigError(EdgeMonitorError, ValueError):
+class ConfigError(EdgeMonitorError, ValueError, exit_code=10):
     """The configuration file cannot be used (e.g. it does not exist)."""
 
-    exit_code = 10
 
-
-class ConfigSyntaxError(ConfigError):
+class ConfigSyntaxError(ConfigError, exit_code=11):
     """The configuration file is not valid YAML."""
 
-    exit_code = 11
 
-
-class ConfigKeyError(ConfigError):
+class ConfigKeyError(ConfigError, exit_code=12):
     """The configuration names a key that does not exist."""
 
-    exit_code = 12
 
-
-class ConfigTypeError(ConfigError):
+class ConfigTypeError(ConfigError, exit_code=13):
     """A configuration value has the wrong type."""
 
-    exit_code = 13
 
-
-class ConfigRangeError(ConfigError):
+class ConfigRangeError(ConfigError, exit_code=14):
     """A configuration value is outside its allowed range or choices."""
 
-    exit_code = 14
 
-
-class ConfigLimitError(ConfigError):
+class ConfigLimitError(ConfigError, exit_code=15):
     """The configuration file exceeds a safety limit (size, nesting depth, alias expansion)."""
 
-    exit_code = 15
 
-
-class SourceError(EdgeMonitorError, IOError):
+class SourceError(EdgeMonitorError, IOError, exit_code=20):
     """A camera or video file cannot be opened or read."""
 
-    exit_code = 20
 
-
-class VideoNotFoundError(SourceError):
+class VideoNotFoundError(SourceError, exit_code=21):
     """The video file does not exist."""
 
-    exit_code = 21
 
-
-class VideoFormatError(SourceError):
+class VideoFormatError(SourceError, exit_code=22):
     """The file is not a video OpenCV can decode."""
 
-    exit_code = 22
 
-
-class VideoTruncatedError(SourceError):
+class VideoTruncatedError(SourceError, exit_code=23):
     """The video is an MP4/MOV whose data is cut short or whose index is missing."""
 
-    exit_code = 23
 
-
-class CameraError(SourceError):
+class CameraError(SourceError, exit_code=24):
     """A camera cannot be opened or stopped delivering frames."""
 
-    exit_code = 24
 
-
-class PicameraUnavailableError(SourceError):
+class PicameraUnavailableError(SourceError, exit_code=25):
     """picamera2 cannot be imported (not a Raspberry Pi, or not installed from apt)."""
 
-    exit_code = 25
 
-
-class ModelError(EdgeMonitorError, RuntimeError):
+class ModelError(EdgeMonitorError, RuntimeError, exit_code=30):
     """A model cannot be used."""
 
-    exit_code = 30
 
-
-class ModelNotFoundError(ModelError):
+class ModelNotFoundError(ModelError, exit_code=31):
     """A model or metadata file does not exist."""
 
-    exit_code = 31
 
-
-class ModelFormatError(ModelError):
+class ModelFormatError(ModelError, exit_code=32):
     """A file is not a TFLite model, or its metadata is not valid."""
 
-    exit_code = 32
 
-
-class ModelMismatchError(ModelError):
+class ModelMismatchError(ModelError, exit_code=33):
     """A model's tensors do not match its metadata."""
 
-    exit_code = 33
 
-
-class OutputError(EdgeMonitorError, IOError):
+class OutputError(EdgeMonitorError, IOError, exit_code=40):
     """An output (event log, annotated video, plot, GPIO pins) cannot be written or claimed."""
 
-    exit_code = 40
 
-
-class FleetUnavailableError(OutputError):
+class FleetUnavailableError(OutputError, exit_code=41):
     """Fleet telemetry is asked for (``--mqtt``, ``fleet.url``) but paho-mqtt is not installed."""
 
-    exit_code = 41
 
-
-class DatasetError(EdgeMonitorError, ValueError):
+class DatasetError(EdgeMonitorError, ValueError, exit_code=50):
     """A training or evaluation dataset is missing or malformed (used by ``conversion``)."""
-
-    exit_code = 50
 
 
 def show_value(value: object, limit: int = 60) -> str:

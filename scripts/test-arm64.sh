@@ -55,12 +55,9 @@ SNAPSHOT=""
 SOURCE_SHA=""
 TEST_REQS=""
 
-log() { printf '[test-arm64 %4ds] %s\n' "$SECONDS" "$*"; }
-warn() { printf '[test-arm64 %4ds] warning: %s\n' "$SECONDS" "$*" >&2; }
-die() {
-  printf '[test-arm64 %4ds] error: %s\n' "$SECONDS" "$*" >&2
-  exit 1
-}
+msg_prefix() { printf '[test-arm64 %4ds]' "$SECONDS"; }
+# shellcheck source-path=SCRIPTDIR source=../deploy/messages.sh
+. "$REPO/deploy/messages.sh"
 
 usage() { sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 

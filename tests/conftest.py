@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# The network guard (autouse: no test reaches beyond this machine); pytester runs the guard's own tests.
+pytest_plugins = ("tests.network_guard", "pytester")
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("EDGE_MONITOR_SHARED", REPO.parent / "shared"))
 TRAIN_EXTRA = "needs the train extra: pip install -e .[train]"
@@ -30,20 +33,34 @@ def require_shared(relpath: str) -> Path:
     return p
 
 
+def replay(video: Path, events: Path, *extra: object) -> int:
+    """``edge-monitor --video VIDEO --events EVENTS --quiet --gpio off EXTRA...`` in-process: its exit code."""
+    from edge_monitor.cli import main
+
+    return main(
+        ["--video", str(video), "--events", str(events), "--quiet", "--gpio", "off", *map(str, extra)]
+    )
+
+
 @pytest.fixture
 def clip():
     """``clip("pyfeat/single_face.mp4")`` → the path of a shared clip."""
     return lambda name: require_shared(f"clips/{name}")
 
 
+def shipped_model(name: str) -> Path:
+    """``models/<name>.tflite``, the shipped model (a failure when it is missing)."""
+    from edge_monitor.paths import shipped_models_dir
+
+    p = shipped_models_dir() / f"{name}.tflite"
+    assert p.is_file(), f"the shipped model models/{name}.tflite is missing"
+    return p
+
+
 @pytest.fixture(scope="session")
 def emotion_model_path() -> Path:
     """The shipped int8 emotion model."""
-    from edge_monitor.paths import shipped_models_dir
-
-    p = shipped_models_dir() / "emotion.tflite"
-    assert p.is_file(), "the shipped model models/emotion.tflite is missing"
-    return p
+    return shipped_model("emotion")
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +71,19 @@ def emotion_classifier(emotion_model_path):
     clf = load_classifier(emotion_model_path)
     yield clf
     clf.close()
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A mosquitto broker on 127.0.0.1 in ``tmp_path/broker``, not started (tests/mqtt_broker.py)."""
+    import signal
+
+    from tests.mqtt_broker import Broker, mosquitto_path
+
+    mosquitto_path()
+    b = Broker(tmp_path / "broker")
+    yield b
+    b.stop(signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")

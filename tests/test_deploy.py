@@ -135,8 +135,15 @@ def test_unit_runs_the_daemon_as_a_notify_service_with_a_watchdog(unit):
     watchdog = one(unit, "WatchdogSec")
     assert re.fullmatch(r"\d+s?", watchdog) and 4 <= int(watchdog.rstrip("s")) <= 60
     assert one(unit, "Restart") == "on-failure"
-    assert one(unit, "RestartSec")
-    assert one(unit, "StartLimitBurst", "Unit") and one(unit, "StartLimitIntervalSec", "Unit")
+    restart_s = int(one(unit, "RestartSec").rstrip("s"))
+    burst, interval_s = (
+        int(one(unit, "StartLimitBurst", "Unit")),
+        int(one(unit, "StartLimitIntervalSec", "Unit")),
+    )
+    # A crash loop reaches the start limit (the unit then stays failed) instead of restarting forever.
+    assert restart_s > 0 and burst >= 2 and burst * restart_s < interval_s
+    doc = (REPO / "docs" / "service.md").read_text(encoding="utf-8")
+    assert f"`RestartSec={restart_s}s`, at most {burst} starts in {interval_s} s" in doc
     assert int(one(unit, "TimeoutStopSec").rstrip("s")) <= 10
     assert one(unit, "ExecStart").split() == [
         EXEC_START_BINARY,
@@ -265,9 +272,14 @@ def test_install_script_parses():
     assert r.returncode == 0, r.stderr
 
 
-def test_install_script_passes_shellcheck():
+SHELL_SCRIPTS = sorted([*(REPO / "deploy").glob("*.sh"), *(REPO / "scripts").glob("*.sh")])
+
+
+def test_every_shell_script_passes_shellcheck():
+    """The installer, the arm64 target, their sourced messages.sh (followed with -x) and the rest."""
     shellcheck = require_tool("shellcheck", "shellcheck")
-    r = subprocess.run([shellcheck, str(INSTALL)], capture_output=True, text=True)
+    assert INSTALL in SHELL_SCRIPTS and REPO / "deploy" / "messages.sh" in SHELL_SCRIPTS
+    r = subprocess.run([shellcheck, "-x", *map(str, SHELL_SCRIPTS)], capture_output=True, text=True, cwd="/")
     assert r.returncode == 0 and r.stdout == "", r.stdout + r.stderr
 
 

@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from edge_monitor.cli import main
+from edge_monitor.outputs.events import read_events
 from edge_monitor.outputs.snapshots import SnapshotSink
 from edge_monitor.types import EmotionState, Event, Frame, StepResult
+from tests.conftest import replay
 
 
 def result(i, level=None):
@@ -37,20 +38,7 @@ def test_only_alerts_at_or_above_the_level_are_saved_and_old_ones_pruned(tmp_pat
 
 def test_a_default_run_writes_nothing_but_the_event_log(tmp_path, clip):
     events = tmp_path / "state" / "events.jsonl"
-    assert (
-        main(
-            [
-                "--video",
-                str(clip("pyfeat/face_noface.mov")),
-                "--events",
-                str(events),
-                "--quiet",
-                "--gpio",
-                "off",
-            ]
-        )
-        == 0
-    )
+    assert replay(clip("pyfeat/face_noface.mov"), events) == 0
     assert [p.name for p in (tmp_path / "state").iterdir()] == ["events.jsonl"]
 
 
@@ -58,7 +46,9 @@ def test_enabled_snapshots_go_beside_the_event_log(tmp_path, clip):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("snapshots:\n  enabled: true\n  min_level: notice\n")
     events = tmp_path / "state" / "events.jsonl"
-    argv = ["--video", str(clip("pyfeat/face_noface.mov")), "--events", str(events), "--config", str(cfg)]
-    assert main([*argv, "--quiet", "--gpio", "off"]) == 0
-    snaps = list((tmp_path / "state" / "snapshots").glob("*.jpg"))
-    assert len(snaps) >= 1 and all("_notice" in p.name for p in snaps)
+    assert replay(clip("pyfeat/face_noface.mov"), events, "--config", cfg) == 0
+    snaps = sorted(p.name for p in (tmp_path / "state" / "snapshots").glob("*.jpg"))
+    alerts = [e for e in read_events(events) if e["kind"] == "alert" and e["level"] != "ok"]
+    assert alerts, "the clip raises a notice (else this test shows nothing)"
+    # One JPEG per frame with an alert at or above notice, named after its time, frame and level.
+    assert snaps == sorted({f"{e['t']:010.3f}s_frame{e['frame']:07d}_{e['level']}.jpg" for e in alerts})

@@ -16,6 +16,7 @@ from edge_monitor.outputs.events import read_events
 from edge_monitor.outputs.sinks import LogSink
 from edge_monitor.systemd import Notifier, setup_logging, under_systemd
 from edge_monitor.types import Event
+from tests.conftest import replay
 
 
 @pytest.fixture
@@ -144,21 +145,6 @@ def test_sigkill_mid_run_leaves_a_parseable_event_log(tmp_path, clip):
     assert ev[0]["kind"] == "start" and len(ev) >= 3
     assert "summary" not in [e["kind"] for e in ev]  # killed: no clean end
     # The next run appends cleanly after whatever the kill left.
-    from edge_monitor.cli import main
-
-    assert (
-        main(
-            [
-                "--video",
-                str(clip("pyfeat/single_face.mp4")),
-                "--events",
-                str(events),
-                "--quiet",
-                "--gpio",
-                "off",
-            ]
-        )
-        == 0
-    )
+    assert replay(clip("pyfeat/single_face.mp4"), events) == 0
     again = read_events(events)
     assert again[: len(ev)] == ev and again[-1]["kind"] == "summary"

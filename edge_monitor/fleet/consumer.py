@@ -14,6 +14,7 @@ published while it is away (QoS 1) and delivers them when it comes back.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -21,10 +22,10 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from edge_monitor.errors import ConfigError, EdgeMonitorError, FleetUnavailableError
-from edge_monitor.fleet.url import check_topic_part, parse_broker_url
+from edge_monitor.fleet.url import BrokerAddress, check_topic_part, parse_broker_url
 from edge_monitor.outputs.events import read_events
 
 
@@ -123,12 +124,20 @@ class FleetWriter:
         self._files.clear()
 
 
-def run(args: argparse.Namespace) -> int:
-    """Subscribe and write until interrupted, ``--max-events`` or ``--timeout``."""
-    address = parse_broker_url(args.url, "URL")
-    check_topic_part(args.topic_prefix, "--topic-prefix", allow_slash=True)
-    if args.vehicle != "+":
-        check_topic_part(args.vehicle, "--vehicle", allow_slash=False)
+def _read_password(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError) as exc:
+        raise ConfigError(f"--password-file: cannot read {path}: {exc}") from None
+
+
+def make_client(args: argparse.Namespace, address: BrokerAddress) -> Any:
+    """A paho client for ``args`` (session, credentials, TLS), not connected yet.
+
+    Raises:
+        FleetUnavailableError: paho-mqtt is not installed.
+        ConfigError: The password file cannot be read.
+    """
     try:
         from paho.mqtt import client as mqtt
     except ImportError:
@@ -142,16 +151,19 @@ def run(args: argparse.Namespace) -> int:
         clean_session=args.client_id is None,
     )
     if args.username:
-        password = None
-        if args.password_file:
-            try:
-                password = args.password_file.read_text(encoding="utf-8").splitlines()[0]
-            except (OSError, IndexError) as exc:
-                raise ConfigError(f"--password-file: cannot read {args.password_file}: {exc}") from None
-        client.username_pw_set(args.username, password)
+        client.username_pw_set(
+            args.username, _read_password(args.password_file) if args.password_file else None
+        )
     if address.tls:
         client.tls_set(ca_certs=str(args.ca_file) if args.ca_file else None)
-    writer = FleetWriter(args.out, sys.stdout)
+    client.reconnect_delay_set(0.5, 10)
+    return client
+
+
+def _subscribe_and_write(
+    client: Any, args: argparse.Namespace, address: BrokerAddress, writer: FleetWriter
+) -> threading.Event:
+    """Wire the callbacks: subscribe on each connection, write each message; the event is set at ``--max-events``."""
     done = threading.Event()
     leaves = ("events", "status", "state") if args.status else ("events",)
     topics = [(f"{args.topic_prefix}/{args.vehicle}/{leaf}", 1) for leaf in leaves]
@@ -172,7 +184,27 @@ def run(args: argparse.Namespace) -> int:
 
     client.on_connect = on_connect
     client.on_message = on_message
-    client.reconnect_delay_set(0.5, 10)
+    return done
+
+
+def _wait(done: threading.Event, timeout: float | None) -> None:
+    """Until ``done``, ``timeout`` seconds or Ctrl-C."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with contextlib.suppress(KeyboardInterrupt):
+        while not done.wait(0.1):
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+
+
+def run(args: argparse.Namespace) -> int:
+    """Subscribe and write until interrupted, ``--max-events`` or ``--timeout``."""
+    address = parse_broker_url(args.url, "URL")
+    check_topic_part(args.topic_prefix, "--topic-prefix", allow_slash=True)
+    if args.vehicle != "+":
+        check_topic_part(args.vehicle, "--vehicle", allow_slash=False)
+    client = make_client(args, address)
+    writer = FleetWriter(args.out, sys.stdout)
+    done = _subscribe_and_write(client, args, address, writer)
     try:
         client.connect(address.host, address.port, keepalive=30)
     except OSError as exc:
@@ -180,12 +212,7 @@ def run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
     client.loop_start()
     try:
-        deadline = None if args.timeout is None else time.monotonic() + args.timeout
-        while not done.wait(0.1):
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-    except KeyboardInterrupt:
-        pass
+        _wait(done, args.timeout)
     finally:
         signal.signal(signal.SIGTERM, previous)
         client.disconnect()

@@ -14,11 +14,11 @@ from pathlib import Path
 import cv2
 
 from edge_monitor.errors import OutputError
+from edge_monitor.levels import RANK
 from edge_monitor.outputs.sinks import Sink
 from edge_monitor.types import StepResult
 
 log = logging.getLogger(__name__)
-_RANK = {"ok": 0, "notice": 1, "warning": 2, "alarm": 3, "fault": 4}
 
 
 class SnapshotSink(Sink):
@@ -35,7 +35,7 @@ class SnapshotSink(Sink):
 
     def __init__(self, directory: str | Path, min_level: str, keep: int) -> None:
         self.directory = Path(directory)
-        self._min_rank = _RANK[min_level]
+        self._min_rank = RANK[min_level]
         self._keep = keep
         self.saved = 0
         try:
@@ -45,7 +45,7 @@ class SnapshotSink(Sink):
 
     def on_frame(self, result: StepResult) -> None:
         for event in result.events:
-            if event.kind == "alert" and _RANK[event.data["level"]] >= self._min_rank:
+            if event.kind == "alert" and RANK[event.data["level"]] >= self._min_rank:
                 name = f"{event.t:010.3f}s_frame{event.frame:07d}_{event.data['level']}.jpg"
                 path = self.directory / name
                 if cv2.imwrite(str(path), result.frame.bgr):
