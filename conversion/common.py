@@ -1,14 +1,39 @@
-"""What the training commands (emotion, eyes, yawn) share: entry point, threads, weights, checks."""
+"""What the training commands (emotion, eyes, yawn) share: entry point, threads, metadata, weights, checks."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edge_monitor.errors import EdgeMonitorError
+from edge_monitor.metadata import ModelMetadata
+
+
+def grey_metadata(
+    name: str,
+    labels: tuple[str, ...],
+    size: tuple[int, int],
+    extra: dict[str, Any],
+    scale: float = 1.0 / 127.5,
+    **fields: Any,
+) -> ModelMetadata:
+    """Metadata of a grey-crop model of ``size`` (width, height): pixels become ``x * scale - 1``
+    (the trained models' ``[-1, 1]``); ``fields`` sets the rest (e.g. ``contrast``)."""
+    return ModelMetadata(
+        name=name,
+        labels=labels,
+        input_width=size[0],
+        input_height=size[1],
+        colour="gray",
+        scale=scale,
+        offset=-1.0,
+        extra=dict(extra),
+        **fields,
+    )
 
 
 def run_main(run: Callable[[Any], Any], args: Any) -> int:
@@ -114,6 +139,44 @@ def compile_cosine(
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
         metrics=["accuracy"],
         weighted_metrics=[],
+    )
+
+
+def add_trainer_args(p, data: Path, out_model: Path, folder: str, evaluate_only: str) -> None:
+    """The options every small-crop trainer (eyes, yawn) has: data, output, report folder, seed,
+    subset, threads and ``--evaluate-only`` (``evaluate_only``: what it re-measures)."""
+    p.add_argument("--data", type=Path, default=data, help=f"the dataset ({data.name})")
+    p.add_argument("--out-model", type=Path, default=out_model, help="int8 .tflite to write")
+    p.add_argument(
+        "--reports",
+        type=Path,
+        default=None,
+        help=f"report folder (default: reports/{folder} for the shipped model, else <stem>_report beside it)",
+    )
+    p.add_argument("--seed", type=int, default=7, help="seed of the group split, weights and augmentation")
+    p.add_argument("--limit", type=int, default=0, help="use a random subset of N images (smoke runs)")
+    p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = all cores)")
+    p.add_argument("--evaluate-only", action="store_true", help=f"no training: {evaluate_only}")
+
+
+def add_crop_augment_args(p, rotation_deg: float, calibration: int, minimum: int) -> None:
+    """The night look, photometric augmentation and int8 calibration options of a small-crop trainer."""
+    p.add_argument(
+        "--night",
+        type=float,
+        default=0.5,
+        help="share of the training crops given the night (NoIR) look of conversion.night; 0 = none",
+    )
+    p.add_argument("--rotation-deg", type=float, default=rotation_deg, help="augmentation: rotation")
+    p.add_argument(
+        "--brightness", type=float, default=0.2, help="augmentation: brightness (normalised units)"
+    )
+    p.add_argument("--contrast", type=float, default=0.3, help="augmentation: contrast factor range 1 ± this")
+    p.add_argument(
+        "--calibration",
+        type=int,
+        default=calibration,
+        help=f"int8 calibration crops (>= {minimum}; all training crops if fewer)",
     )
 
 

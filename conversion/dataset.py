@@ -57,6 +57,12 @@ class Splits:
     private_test: Split
     classes: tuple[str, ...] = FER_CLASSES
 
+    def part(self, name: str, limit: int = 0, seed: int = 0) -> tuple[Split, np.ndarray]:
+        """The split ``name``, or a random ``limit`` of its images (smoke runs), and its rows."""
+        split: Split = getattr(self, name)
+        rows = split.subset_index(limit, seed) if limit else np.arange(len(split))
+        return Split(split.x[rows], split.y[rows]), rows
+
 
 def load_fer2013(path: str | Path) -> Splits:
     """Load FER2013 from an ``.npz``, Kaggle's ``fer2013.csv`` or an image-folder tree.

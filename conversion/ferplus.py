@@ -114,6 +114,14 @@ def load_ferplus(path: str | Path, fer2013: str | Path) -> dict[str, FerPlusSpli
     return out
 
 
+def majority_labels(ferplus: Path, fer2013: Path, split: str, rows: np.ndarray) -> np.ndarray | None:
+    """FER+'s majority label of the rows ``rows`` of FER2013's ``split`` (-1: none); None when there
+    are no FER+ labels for ``fer2013`` (the file is absent, or the data is not the npz they align with)."""
+    if not Path(ferplus).is_file() or Path(fer2013).suffix != ".npz":
+        return None
+    return load_ferplus(ferplus, fer2013)[split].majority[rows]
+
+
 def _read(p: Path, keys: list[str], what: str) -> dict[str, np.ndarray]:
     if not p.is_file():
         raise DatasetError(f"{what} not found: {p}; pass its path")

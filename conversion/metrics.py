@@ -82,19 +82,21 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, labels: Sequen
         "accuracy": float(tp.sum() / n) if n else 0.0,
         "support": n,
         "per_class": per_class,
-        "macro": {
-            "precision": float(precision.mean()),
-            "recall": float(recall.mean()),
-            "f1": float(f1.mean()),
-        },
-        "weighted": {
-            "precision": float((precision * w).sum()),
-            "recall": float((recall * w).sum()),
-            "f1": float((f1 * w).sum()),
-        },
+        "macro": _averages(precision, recall, f1),
+        "weighted": _averages(precision, recall, f1, w),
         "labels": labels,
         "confusion_matrix": cm.tolist(),
     }
+
+
+def _averages(
+    precision: np.ndarray, recall: np.ndarray, f1: np.ndarray, weights: np.ndarray | None = None
+) -> dict:
+    """The classes' mean precision, recall and F1 (``weights``: weighted by them, e.g. support)."""
+    scores = (("precision", precision), ("recall", recall), ("f1", f1))
+    if weights is None:
+        return {k: float(v.mean()) for k, v in scores}
+    return {k: float((v * weights).sum()) for k, v in scores}
 
 
 def format_report(report: dict[str, Any], digits: int = 3) -> str:
@@ -161,12 +163,7 @@ def plot_confusion(cm: np.ndarray, labels: Sequence[str], path: str | Path, titl
             )
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 def read_history(history_csv_path: str | Path) -> dict[str, np.ndarray]:
@@ -243,8 +240,15 @@ def plot_history(history_csv_path: str | Path, out_path: str | Path) -> Path:
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize=8)
+    return _save(fig, out_path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    """Write ``fig`` to ``path`` (folders made as needed) and release it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
-    out = Path(out_path)
+    out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     plt.close(fig)

@@ -1,4 +1,4 @@
-"""The emotion CNN: small, Pi-friendly and int8-friendly (conv / BN / ReLU / max-pool only)."""
+"""The CNN of every trained model (emotion, eyes, yawn): small, Pi-friendly and int8-friendly (conv / BN / ReLU / max-pool only)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,8 @@ def build_cnn(
     convs: Sequence[int] = (1, 2, 2, 2),
     dropout: float = 0.3,
     name: str = "emotion_cnn",
-    head: str = "gap",
-    upsample: int = 1,
 ) -> keras.Model:
-    """Build a VGG-style CNN ending in global average pooling (or a flatten) and a softmax.
+    """Build a VGG-style CNN ending in global average pooling and a softmax.
 
     Every op maps to a fused TFLite int8 kernel: Conv2D+BN fold into one conv with ReLU fused,
     max-pooling and average pooling are exact in int8, and the softmax output is kept in the
@@ -31,29 +29,18 @@ def build_cnn(
         convs: Number of 3x3 convolutions in each block.
         dropout: Dropout before the classifier.
         name: Model name.
-        head: ``"gap"`` averages the last feature map over space; ``"flatten"`` keeps where in
-            the image each feature is (FULLY_CONNECTED on the flattened map).
-        upsample: Bilinear resize of the input by this factor inside the network (RESIZE_BILINEAR,
-            exact enough in int8), so small inputs keep more resolution through the pooling; the
-            device still feeds ``input_shape``.
     """
     if len(widths) != len(convs):
         raise ValueError("widths and convs must have the same length")
-    if head not in ("gap", "flatten"):
-        raise ValueError(f"head must be 'gap' or 'flatten', got {head!r}")
-    if upsample < 1:
-        raise ValueError(f"upsample must be >= 1, got {upsample}")
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
-    if upsample > 1:
-        x = layers.UpSampling2D(upsample, interpolation="bilinear", name="upsample")(x)
     for block, (w, n) in enumerate(zip(widths, convs, strict=True)):
         for i in range(n):
             x = layers.Conv2D(w, 3, padding="same", use_bias=False, name=f"b{block}_conv{i}")(x)
             x = layers.BatchNormalization(name=f"b{block}_bn{i}")(x)
             x = layers.ReLU(name=f"b{block}_relu{i}")(x)
         x = layers.MaxPooling2D(2, name=f"b{block}_pool")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x) if head == "gap" else layers.Flatten(name="flatten")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     x = layers.Dense(num_classes, name="logits")(x)
     outputs = layers.Softmax(name="probs")(x)

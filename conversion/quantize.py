@@ -25,8 +25,10 @@ import numpy as np
 
 from conversion.common import compare_float_int8, run_main
 from conversion.dataset import FER_CLASSES, Split, load_fer2013
-from conversion.ferplus import load_ferplus
+from conversion.ferplus import majority_labels
+from conversion.int8 import convert_int8, representative_images
 from conversion.paths import MODELS, fer2013_path, ferplus_path
+from conversion.skeleton import device_classifier, publish, to_int8
 from edge_monitor.crops import model_input
 from edge_monitor.inference import TfliteClassifier
 from edge_monitor.metadata import ModelMetadata
@@ -47,60 +49,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=0, help="verify on a subset (smoke tests)")
     p.add_argument("--seed", type=int, default=7)
     return p.parse_args(argv)
-
-
-def representative_images(split: Split, n: int, seed: int) -> np.ndarray:
-    """``n`` training images, an equal share per class, uint8 (n, H, W).
-
-    A class with fewer images than its share gives all it has; the rest is drawn at random
-    from the remaining images, so the set always has ``n`` images (if the split does).
-    """
-    rng = np.random.default_rng(seed)
-    classes = np.unique(split.y)
-    per = int(np.ceil(n / len(classes)))
-    chosen = np.concatenate([rng.permutation(np.flatnonzero(split.y == c))[:per] for c in classes])
-    chosen = rng.permutation(chosen)[:n]
-    if len(chosen) < n:
-        rest = np.setdiff1d(np.arange(len(split)), chosen)
-        chosen = np.concatenate([chosen, rng.permutation(rest)[: n - len(chosen)]])
-    return split.x[rng.permutation(chosen)]
-
-
-def convert_int8(model, calibration: np.ndarray) -> bytes:
-    """Convert a Keras model to a full-integer TFLite flatbuffer with int8 input and output.
-
-    Args:
-        model: Keras model taking (1, H, W, 1) float input.
-        calibration: Preprocessed float batch (N, H, W, 1) from the training split.
-    """
-    import tempfile
-
-    import keras
-    import tensorflow as tf
-
-    def representative():
-        for i in range(calibration.shape[0]):
-            yield [calibration[i : i + 1]]
-
-    # Keras 3 models convert reliably through an exported SavedModel with a fixed batch of 1
-    # (a concrete function of the live model keeps resource variables: READ_VARIABLE ops).
-    shape = (1, *model.input_shape[1:])
-    with tempfile.TemporaryDirectory() as tmp:
-        export = keras.export.ExportArchive()
-        export.track(model)
-        export.add_endpoint(
-            name="serve",
-            fn=lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec(shape, tf.float32, name="image")],
-        )
-        export.write_out(tmp, verbose=False)
-        conv = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serve"])
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        conv.representative_dataset = representative
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
-        return conv.convert()
 
 
 def verify(
@@ -135,32 +83,19 @@ def quantize(args: argparse.Namespace) -> dict:
     meta = ModelMetadata.load(meta_path)
     splits = load_fer2013(args.data)
     model = keras.models.load_model(args.keras, compile=False)
-    calib = model_input(representative_images(splits.train, args.calibration, args.seed), meta)
-    flat = convert_int8(model, calib)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".tflite.tmp")
-    tmp.write_bytes(flat)
-    classifier = TfliteClassifier(tmp, meta, threads=os.cpu_count() or 1)
-    rows = (
-        splits.private_test.subset_index(args.limit, args.seed)
-        if args.limit
-        else np.arange(len(splits.private_test))
-    )
-    test = Split(splits.private_test.x[rows], splits.private_test.y[rows])
-    ferplus = None
-    if args.ferplus.is_file() and args.data.suffix == ".npz":
-        ferplus = load_ferplus(args.ferplus, args.data)["private_test"].majority[rows]
+    flat = to_int8(model, splits.train, args.calibration, args.seed, meta)
+    classifier, tmp = device_classifier(flat, args.out, meta, threads=os.cpu_count() or 1)
+    test, rows = splits.part("private_test", args.limit, args.seed)
+    ferplus = majority_labels(args.ferplus, args.data, "private_test", rows)
     result = verify(model, classifier, test, meta, ferplus)
     classifier.close()
     fp_result = result.pop("ferplus", None)
     result["calibration_images"] = args.calibration
     result["file_bytes"] = len(flat)
-    tmp.replace(args.out)
     measured = {"private_test": result}
     if fp_result is not None:
         measured["private_test_ferplus"] = fp_result
-    out_meta = dataclasses.replace(meta, metrics=measured)
-    out_meta.save(args.out.with_suffix(".json"))
+    publish(tmp, args.out, dataclasses.replace(meta, metrics=measured))
     print(json.dumps(measured, indent=2))
     return result
 

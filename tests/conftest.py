@@ -33,6 +33,15 @@ def require_shared(relpath: str) -> Path:
     return p
 
 
+def assert_picture(path: Path, min_side: int = 100) -> None:
+    """``path`` is an image OpenCV decodes, at least ``min_side`` pixels each way (a real plot)."""
+    import cv2
+
+    image = cv2.imread(str(path))
+    assert image is not None, f"{path} is not a readable image"
+    assert min(image.shape[:2]) >= min_side, f"{path} is only {image.shape[1]}x{image.shape[0]}"
+
+
 def replay(video: Path, events: Path, *extra: object) -> int:
     """``edge-monitor --video VIDEO --events EVENTS --quiet --gpio off EXTRA...`` in-process: its exit code."""
     from edge_monitor.cli import main

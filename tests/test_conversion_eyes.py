@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import json
 
 import numpy as np
 import pytest
 
-from conversion import eyes, eyes_cv
+from conversion import eye_data, eyes, eyes_cv
+from conversion.skeleton import SPLIT_NAMES
 from edge_monitor.errors import DatasetError
 from edge_monitor.inference import load_classifier
 from edge_monitor.metadata import ModelMetadata
 from edge_monitor.paths import shipped_models_dir
-from tests.conftest import require_shared
+from tests.conftest import assert_picture, require_shared
 
 
 @pytest.fixture(scope="module")
@@ -44,16 +44,16 @@ def _assert_disjoint(groups, idx):
 
 
 def test_group_split_of_cew_has_no_leakage(cew):
-    data = eyes.load_cew(cew)
+    data = eye_data.load_cew(cew)
     assert len(data) == 4846 and set(np.unique(data.y)) == {0, 1}
-    idx = eyes.split_by_group(data.group, eyes.DEFAULT_FRACTIONS, seed=7)
+    idx = eye_data.split_by_group(data.group, eye_data.DEFAULT_FRACTIONS, seed=7)
     _assert_disjoint(data.group, idx)
     n_groups = len(np.unique(data.group))
-    shares = [len(np.unique(data.group[idx[k]])) / n_groups for k in eyes.SPLIT_NAMES]
-    np.testing.assert_allclose(shares, eyes.DEFAULT_FRACTIONS, atol=0.01)
+    shares = [len(np.unique(data.group[idx[k]])) / n_groups for k in SPLIT_NAMES]
+    np.testing.assert_allclose(shares, eye_data.DEFAULT_FRACTIONS, atol=0.01)
     # Both eyes of a photo sit in one split.
     left, right = data.side == "L", data.side == "R"
-    for k in eyes.SPLIT_NAMES:
+    for k in SPLIT_NAMES:
         g = set(data.group[idx[k]].tolist())
         assert set(data.group[left & np.isin(data.group, list(g))].tolist()) <= g
         assert set(data.group[right & np.isin(data.group, list(g))].tolist()) <= g
@@ -61,24 +61,24 @@ def test_group_split_of_cew_has_no_leakage(cew):
 
 def test_group_split_is_seeded():
     groups = np.repeat(np.arange(100), 2)
-    a, b = eyes.split_by_group(groups, seed=1), eyes.split_by_group(groups, seed=1)
-    c = eyes.split_by_group(groups, seed=2)
-    assert all(np.array_equal(a[k], b[k]) for k in eyes.SPLIT_NAMES)
+    a, b = eye_data.split_by_group(groups, seed=1), eye_data.split_by_group(groups, seed=1)
+    c = eye_data.split_by_group(groups, seed=2)
+    assert all(np.array_equal(a[k], b[k]) for k in SPLIT_NAMES)
     assert not np.array_equal(a["test"], c["test"])
     _assert_disjoint(groups, a)
-    assert [len(a[k]) for k in eyes.SPLIT_NAMES] == [140, 30, 30]
+    assert [len(a[k]) for k in SPLIT_NAMES] == [140, 30, 30]
 
 
 def test_group_split_rejects_bad_input():
     with pytest.raises(ValueError, match="fractions"):
-        eyes.split_by_group(np.arange(10), (0.5, 0.5, 0.0))
+        eye_data.split_by_group(np.arange(10), (0.5, 0.5, 0.0))
     with pytest.raises(DatasetError, match="groups"):
-        eyes.split_by_group(np.zeros(10, int))
+        eye_data.split_by_group(np.zeros(10, int))
 
 
 def test_missing_dataset_is_a_dataset_error(tmp_path, capsys):
     with pytest.raises(DatasetError, match="not found"):
-        eyes.load_cew(tmp_path / "nope.npz")
+        eye_data.load_cew(tmp_path / "nope.npz")
     assert eyes.main(["--data", str(tmp_path / "nope.npz"), "--out-model", str(tmp_path / "m.tflite")]) == 50
     assert "cew_eyes.npz" in capsys.readouterr().err
 
@@ -94,22 +94,23 @@ def test_missing_dataset_is_a_dataset_error(tmp_path, capsys):
 )
 def test_malformed_dataset_is_a_dataset_error(tmp_path, override, match):
     with pytest.raises(DatasetError, match=match):
-        eyes.load_cew(_write_cew(tmp_path / "cew.npz", **override))
+        eye_data.load_cew(_write_cew(tmp_path / "cew.npz", **override))
 
 
 def test_corrupt_dataset_is_a_dataset_error(tmp_path):
     bad = tmp_path / "cew_eyes.npz"
     bad.write_bytes(b"not a zip archive at all")
     with pytest.raises(DatasetError, match="not a readable npz"):
-        eyes.load_cew(bad)
+        eye_data.load_cew(bad)
     good = _write_cew(tmp_path / "good.npz").read_bytes()
     bad.write_bytes(good[: len(good) // 2])  # truncated download
     with pytest.raises(DatasetError, match="readable npz"):
-        eyes.load_cew(bad)
+        eye_data.load_cew(bad)
 
 
 @pytest.mark.train
 def test_smoke_train_writes_a_loadable_int8_model(cew, tmp_path):
+    pytest.importorskip("tensorflow", reason="training needs the train extra (TensorFlow)")
     out = tmp_path / "eye.tflite"
     argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
     # The recipe's code path at a tenth of the work; 2 threads like the other conversion smoke
@@ -123,7 +124,8 @@ def test_smoke_train_writes_a_loadable_int8_model(cew, tmp_path):
     assert (meta.input_width, meta.input_height, meta.colour) == (24, 24, "gray")
     assert meta.metrics["test"]["images"] == 400
     assert meta.metrics["calibration_images"] >= 300
-    assert 0.0 <= meta.metrics["float_int8_agreement"] <= 1.0
+    # int8 follows the float network it was converted from on almost every test image
+    assert meta.metrics["float_int8_agreement"] >= 0.9
     assert meta.extra["split"]["train"]["images"] == 400 and meta.extra["seed"] == 7
     p = clf.predict_pixels(np.full((24, 24), 120, np.uint8))
     assert p.shape == (2,) and abs(float(p.sum()) - 1.0) < 0.02
@@ -131,7 +133,11 @@ def test_smoke_train_writes_a_loadable_int8_model(cew, tmp_path):
     report = tmp_path / "eye_report"
     evaluation = json.loads((report / "evaluation.json").read_text())
     assert evaluation["test_int8"]["labels"] == ["closed", "open"]
-    assert (report / "confusion_test_int8.png").stat().st_size > 0
+    # The report's accuracy (from its confusion matrix) is the metadata's, computed apart.
+    assert evaluation["test_int8"]["accuracy"] == pytest.approx(meta.metrics["test"]["int8_accuracy"])
+    (run,) = meta.extra["members"]
+    assert run["seed"] == 7 and run["best_epoch"] == 1
+    assert_picture(report / "confusion_test_int8.png")
 
 
 def test_small_limit_cannot_calibrate(cew, tmp_path):
@@ -145,9 +151,9 @@ def test_shipped_eye_model_keeps_its_recorded_accuracy(cew):
     path = shipped_models_dir() / "eye_state.tflite"
     meta = ModelMetadata.load(path.with_suffix(".json"))
     recorded = meta.metrics["test"]["int8_accuracy"]
-    data = eyes.load_cew(cew)
+    data = eye_data.load_cew(cew)
     split = meta.extra["split"]
-    idx = eyes.split_by_group(data.group, tuple(split["fractions"]), int(split["seed"]))
+    idx = eye_data.split_by_group(data.group, tuple(split["fractions"]), int(split["seed"]))
     test = data.take(idx["test"])
     assert len(test) == split["test"]["images"]  # the same split the number was measured on
     clf = load_classifier(path)
@@ -164,8 +170,8 @@ def test_face_accuracy_averages_the_eyes_of_each_photo():
     p_closed = np.array([0.9, 0.2, 0.1, 0.3, 0.8, 0.1])
     y = np.array([0, 0, 1, 1, 0, 1])
     groups = np.array([1, 1, 2, 2, 3, 3])
-    assert eyes.face_accuracy(p_closed, y, groups) == (1.0, 2)
-    assert eyes.face_accuracy(np.array([0.4, 0.4]), np.array([0, 0]), np.array([5, 5])) == (0.0, 1)
+    assert eye_data.face_accuracy(p_closed, y, groups) == (1.0, 2)
+    assert eye_data.face_accuracy(np.array([0.4, 0.4]), np.array([0, 0]), np.array([5, 5])) == (0.0, 1)
 
 
 def test_evaluate_only_reproduces_the_recorded_numbers_and_adds_per_photo_accuracy(cew, tmp_path):
@@ -193,57 +199,6 @@ def test_evaluate_only_reproduces_the_recorded_numbers_and_adds_per_photo_accura
     assert json.loads(model.with_suffix(".json").read_text())["metrics"]["test"]["int8_accuracy"] == 0.5
 
 
-@pytest.mark.train
-def test_members_are_averaged_into_one_int8_model(cew, tmp_path):
-    out = tmp_path / "eyes2.tflite"
-    argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
-    argv += ["--widths", "8", "16", "--convs", "1", "1", "--members", "2"]
-    assert eyes.main(argv) == 0
-    clf = load_classifier(out)
-    meta = clf.meta
-    runs = meta.extra["members"]
-    assert [r["seed"] for r in runs] == [7, 8]  # member i: seed + i, the split stays seed's
-    assert all(0.0 <= r["best_val_accuracy"] <= 1.0 and 0.0 <= r["test_float_accuracy"] <= 1.0 for r in runs)
-    assert meta.extra["split"]["seed"] == 7
-    # One input, one probability vector: the device runs it like a single network.
-    assert clf.input_dtype == np.int8
-    p = clf.predict_pixels(np.full((24, 24), 120, np.uint8))
-    assert p.shape == (2,) and abs(float(p.sum()) - 1.0) < 0.02
-    clf.close()
-    report = tmp_path / "eyes2_report"
-    assert (report / "history_member0.csv").is_file() and (report / "history_member1.csv").is_file()
-
-
-@pytest.mark.train
-def test_refit_trains_on_train_and_val_and_reports_only_test(cew, tmp_path):
-    out = tmp_path / "eye_refit.tflite"
-    argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "2", "--threads", "2"]
-    argv += ["--widths", "8", "16", "--convs", "1", "1", "--refit"]
-    assert eyes.main(argv) == 0
-    meta = json.loads(out.with_suffix(".json").read_text())
-    assert meta["extra"]["fit_on"] == ["train", "val"]
-    (run,) = meta["extra"]["members"]
-    assert run["seed"] == 7 and run["weights"] == "last epoch" and "best_epoch" not in run
-    # val was trained on, so it is not reported as held out; test still is.
-    assert "val" not in meta["metrics"] and meta["metrics"]["test"]["images"] == 400
-    with (tmp_path / "eye_refit_report" / "history.csv").open() as f:
-        history = list(csv.DictReader(f))
-    assert len(history) == 2 and all(row.get("val_accuracy", "NA") == "NA" for row in history)
-    # --evaluate-only follows the record: only test is re-measured, and it reproduces.
-    assert eyes.main(["--evaluate-only", "--data", str(cew), "--out-model", str(out)]) == 0
-    again = json.loads(out.with_suffix(".json").read_text())["metrics"]
-    assert "val" not in again and again["test"]["int8_accuracy"] == meta["metrics"]["test"]["int8_accuracy"]
-    assert 0.0 <= again["test"]["int8_face_accuracy"] <= 1.0
-
-
-def test_eye_data_adds_rows_in_order(cew):
-    data = eyes.load_cew(cew)
-    a, b = data.take(np.arange(3)), data.take(np.arange(10, 12))
-    both = a + b
-    assert len(both) == 5 and np.array_equal(both.x, data.x[[0, 1, 2, 10, 11]])
-    assert np.array_equal(both.group, data.group[[0, 1, 2, 10, 11]])
-
-
 def test_group_folds_cover_every_row_once_and_keep_photos_whole():
     groups = np.repeat(np.arange(23), 2)  # 23 photos, two eyes each
     folds = eyes_cv.group_folds(groups, 5, seed=3)
@@ -258,8 +213,8 @@ def test_group_folds_cover_every_row_once_and_keep_photos_whole():
 
 
 def test_cross_validation_pool_is_train_and_val_without_a_test_photo(cew):
-    data = eyes.load_cew(cew)
-    idx = eyes.split_by_group(data.group, eyes.DEFAULT_FRACTIONS, 7)
+    data = eye_data.load_cew(cew)
+    idx = eye_data.split_by_group(data.group, eye_data.DEFAULT_FRACTIONS, 7)
     pool = eyes_cv.pool_without_test(data, 7)
     assert len(pool) == len(idx["train"]) + len(idx["val"]) == 4112
     assert not set(pool.group.tolist()) & set(data.group[idx["test"]].tolist())
@@ -268,6 +223,7 @@ def test_cross_validation_pool_is_train_and_val_without_a_test_photo(cew):
 
 @pytest.mark.train
 def test_cross_validation_writes_its_report_and_no_model(cew, tmp_path):
+    pytest.importorskip("tensorflow", reason="training needs the train extra (TensorFlow)")
     out = tmp_path / "eye.tflite"
     argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
     argv += ["--widths", "8", "16", "--convs", "1", "1", "--cv", "2"]
@@ -277,36 +233,27 @@ def test_cross_validation_writes_its_report_and_no_model(cew, tmp_path):
     cv = json.loads((report / "cv.json").read_text())
     assert cv["folds"] == 2 and cv["images"] == 400 and sum(f["images"] for f in cv["per_fold"]) == 400
     for kind in ("plain", "flip_average"):
-        assert 0.0 <= cv["pooled"][kind]["per_image"] <= 1.0 and cv["pooled"][kind]["photos"] > 0
+        # Pooled over the folds: every image counted once, so the folds' accuracies weighted by size.
+        weighted = sum(f["images"] * f[kind]["per_image"] for f in cv["per_fold"]) / 400
+        assert cv["pooled"][kind]["per_image"] == pytest.approx(weighted)
+        assert cv["pooled"][kind]["photos"] == len(
+            np.unique(eyes_cv.pool_without_test(eye_data.load_cew(cew), 7, 400).group)
+        )
     assert sorted(p.name for p in (report / "cv").iterdir()) == ["history_fold0.csv", "history_fold1.csv"]
 
 
 @pytest.mark.train
-def test_flatten_head_and_upsampling_still_take_a_24x24_crop(cew, tmp_path):
-    out = tmp_path / "eye_flat.tflite"
-    argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
-    argv += ["--widths", "8", "16", "--convs", "1", "1", "--head", "flatten", "--upsample", "2"]
-    assert eyes.main(argv) == 0
-    clf = load_classifier(out)
-    # The resize lives inside the network: the device feeds the same 24x24 crop as before.
-    assert (clf.meta.input_width, clf.meta.input_height) == (24, 24) and clf.input_dtype == np.int8
-    assert clf.meta.extra["recipe"]["head"] == "flatten" and clf.meta.extra["recipe"]["upsample"] == 2
-    p = clf.predict_pixels(np.full((24, 24), 120, np.uint8))
-    assert p.shape == (2,) and abs(float(p.sum()) - 1.0) < 0.02
-    clf.close()
-
-
-@pytest.mark.train
-def test_cnn_head_and_upsampling_shape_the_network():
+def test_cnn_ends_in_global_average_pooling_over_the_last_width():
+    pytest.importorskip("keras", reason="the network needs the train extra (Keras)")
     from conversion.model import build_cnn
 
-    flat = build_cnn((24, 24, 1), 2, (8, 16), (1, 1), head="flatten", upsample=2)
-    # 24 -> 48 by the resize, two poolings -> 12x12x16 flattened into the classifier.
-    assert flat.get_layer("upsample").output.shape[1:3] == (48, 48)
-    assert flat.get_layer("flatten").output.shape[-1] == 12 * 12 * 16
-    gap = build_cnn((24, 24, 1), 2, (8, 16), (1, 1))
-    assert gap.get_layer("gap").output.shape[-1] == 16
-    with pytest.raises(ValueError, match="head"):
-        build_cnn((24, 24, 1), 2, (8,), (1,), head="max")
-    with pytest.raises(ValueError, match="upsample"):
-        build_cnn((24, 24, 1), 2, (8,), (1,), upsample=0)
+    net = build_cnn((24, 24, 1), 2, (8, 16), (1, 2))
+    assert net.get_layer("gap").output.shape[-1] == 16
+    assert [layer.name for layer in net.layers if "conv" in layer.name] == [
+        "b0_conv0",
+        "b1_conv0",
+        "b1_conv1",
+    ]
+    assert net.output.shape[-1] == 2
+    with pytest.raises(ValueError, match="same length"):
+        build_cnn((24, 24, 1), 2, (8, 16), (1,))

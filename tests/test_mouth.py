@@ -84,7 +84,7 @@ def yawdd_test_frames(yawn_path):
     picked = frames.take(first)
     images = yawn.read_frames(picked)
     cfg = yawn.dataset_detector()
-    faces = yawn.detect_faces(images, HaarFaceDetector(cfg), HaarFaceDetector.turned(cfg))
+    faces = yawn.find_faces(images, HaarFaceDetector(cfg), HaarFaceDetector.turned(cfg))[0]
     keep = [i for i, f in enumerate(faces) if f is not None]
     return [images[i] for i in keep], [faces[i] for i in keep], picked.y[keep]
 
