@@ -12,6 +12,9 @@ import numpy as np
 from edge_monitor.errors import EdgeMonitorError
 from edge_monitor.metadata import ModelMetadata
 
+# The --contrast-norm choices (edge_monitor.contrast's metadata values without parameters).
+CONTRAST_NORMS = ("none", "equalize_hist")
+
 
 def grey_metadata(
     name: str,
@@ -160,7 +163,8 @@ def add_trainer_args(p, data: Path, out_model: Path, folder: str, evaluate_only:
 
 
 def add_crop_augment_args(p, rotation_deg: float, calibration: int, minimum: int) -> None:
-    """The night look, photometric augmentation and int8 calibration options of a small-crop trainer."""
+    """The night look, photometric augmentation, contrast normalisation and int8 calibration options
+    of a small-crop trainer."""
     p.add_argument(
         "--night",
         type=float,
@@ -172,6 +176,13 @@ def add_crop_augment_args(p, rotation_deg: float, calibration: int, minimum: int
         "--brightness", type=float, default=0.2, help="augmentation: brightness (normalised units)"
     )
     p.add_argument("--contrast", type=float, default=0.3, help="augmentation: contrast factor range 1 ± this")
+    p.add_argument(
+        "--contrast-norm",
+        choices=CONTRAST_NORMS,
+        default="none",
+        help="contrast normalisation of every uint8 crop before scale/offset, recorded in the metadata"
+        " (training, calibration, evaluation and the device apply it)",
+    )
     p.add_argument(
         "--calibration",
         type=int,

@@ -131,9 +131,10 @@ def subset(data: EyeData, n: int, seed: int) -> EyeData:
     return data if rows is None else data.take(rows)
 
 
-def eye_metadata(**extra: Any) -> ModelMetadata:
-    """Metadata of the eye-state model: labels in output order and the normalisation, fixed here."""
-    return grey_metadata("eye_state", EYE_LABELS, (EYE_SIZE, EYE_SIZE), extra)
+def eye_metadata(contrast: str = "none", **extra: Any) -> ModelMetadata:
+    """Metadata of the eye-state model: labels in output order and the normalisation (scale fixed
+    here, ``contrast`` the trainer's ``--contrast-norm``)."""
+    return grey_metadata("eye_state", EYE_LABELS, (EYE_SIZE, EYE_SIZE), extra, contrast=contrast)
 
 
 def face_accuracy(p_closed: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[float, int]:

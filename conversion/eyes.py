@@ -111,8 +111,7 @@ def _sizes(parts: dict[str, EyeData]) -> dict[str, dict[str, int]]:
 
 def _measure(clf, model, part: EyeData, seed: int) -> tuple[dict[str, Any], tuple[np.ndarray, np.ndarray]]:
     """Float and int8 (device) numbers on ``part``, and its (float, int8) probabilities."""
-    meta = eye_metadata()
-    p_float = skeleton.predict_float(model, part.x, meta)
+    p_float = skeleton.predict_float(model, part.x, clf.meta)  # the published preprocessing
     p_int8, flipped = predict_int8(clf, part.x)  # the device's own path
     plain, flip = scores(p_int8, part), scores(flipped, part)
     numbers = {
@@ -146,6 +145,7 @@ def _metadata(
         "test_float_accuracy": checks["test"]["float_accuracy"],  # reported, never selected on
     }
     meta = eye_metadata(
+        args.contrast_norm,
         dataset="CEW (Closed Eyes In The Wild, Song et al. 2014), split by source photo",
         split={"by": "group", "fractions": list(DEFAULT_FRACTIONS), "seed": args.seed, **sizes},
         fit_on=["train"],
@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     reports = args.reports or eye_reports(args.out_model)
     trainer = skeleton.Trainer(
         network=eye_network(args),
-        meta=eye_metadata(),
+        meta=eye_metadata(args.contrast_norm),
         train=fit_d.split(),
         val=parts["val"].split(),
         calibration=fit_d.split(),
@@ -256,6 +256,8 @@ def _remeasure(clf, part: EyeData, seed: int, name: str, recorded: float | None)
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.cv and args.contrast_norm != "none":
+        raise SystemExit("--cv trains with the shipped preprocessing; --contrast-norm is not supported there")
     if args.cv:
         from conversion.eyes_cv import cross_validate
 

@@ -225,7 +225,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     reports = args.reports or skeleton.default_reports(args.out_model, "yawn.tflite", "yawn")
     trainer = skeleton.Trainer(
         network=yawn_network(args, size),
-        meta=yawn_metadata(size, MOUTH_REGION),
+        meta=yawn_metadata(size, MOUTH_REGION, args.contrast_norm),
         train=train,
         val=Split(data.crops["val"][0], frames.y[data.crops["val"][1]]),
         calibration=calib_pool,
@@ -251,6 +251,7 @@ def _metadata(
     meta = yawn_metadata(
         size,
         MOUTH_REGION,
+        args.contrast_norm,
         crop="landmarks",
         dataset="YawDD frames (Abtahi et al. 2014), split by clip group",
         detector=dataclasses.asdict(load_config().detector),

@@ -201,9 +201,13 @@ def fer_negatives(path: Path, split: str, n: int, seed: int) -> np.ndarray:
     return x[np.sort(np.random.default_rng(seed).permutation(len(x))[:n])]
 
 
-def yawn_metadata(size: tuple[int, int], region: MouthRegion, **extra: Any) -> ModelMetadata:
-    """Metadata of the yawn model: labels, input size, normalisation and the mouth region."""
-    return grey_metadata("yawn", YAWN_LABELS, size, {"mouth_region": region.to_dict(), **extra})
+def yawn_metadata(
+    size: tuple[int, int], region: MouthRegion, contrast: str = "none", **extra: Any
+) -> ModelMetadata:
+    """Metadata of the yawn model: labels, input size, normalisation (``contrast``: the trainer's
+    ``--contrast-norm``) and the mouth region."""
+    extra = {"mouth_region": region.to_dict(), **extra}
+    return grey_metadata("yawn", YAWN_LABELS, size, extra, contrast=contrast)
 
 
 def roc_auc(y: np.ndarray, score: np.ndarray) -> float:

@@ -9,6 +9,7 @@ import pytest
 
 from conversion import eye_data, eyes, eyes_cv
 from conversion.skeleton import SPLIT_NAMES
+from edge_monitor.contrast import Contrast
 from edge_monitor.errors import DatasetError
 from edge_monitor.inference import load_classifier
 from edge_monitor.metadata import ModelMetadata
@@ -115,11 +116,18 @@ def test_smoke_train_writes_a_loadable_int8_model(cew, tmp_path):
     argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
     # The recipe's code path at a tenth of the work; 2 threads like the other conversion smoke
     # tests (TensorFlow fixes its thread count once per process).
-    argv += ["--widths", "8", "16", "--convs", "1", "1"]
+    argv += ["--widths", "8", "16", "--convs", "1", "1", "--contrast-norm", "equalize_hist"]
     assert eyes.main(argv) == 0
     clf = load_classifier(out)
     assert clf.input_dtype == np.int8
     meta = clf.meta
+    # The option reaches the metadata the device reads (and the recipe); with it, float (the
+    # trainer's preprocessing) and int8 (the device's) agree below.
+    assert json.loads(out.with_suffix(".json").read_text())["contrast"] == "equalize_hist"
+    assert (
+        meta.contrast == Contrast("equalize_hist")
+        and meta.extra["recipe"]["contrast_norm"] == "equalize_hist"
+    )
     assert meta.name == "eye_state" and meta.labels == ("closed", "open")
     assert (meta.input_width, meta.input_height, meta.colour) == (24, 24, "gray")
     assert meta.metrics["test"]["images"] == 400
@@ -138,6 +146,14 @@ def test_smoke_train_writes_a_loadable_int8_model(cew, tmp_path):
     (run,) = meta.extra["members"]
     assert run["seed"] == 7 and run["best_epoch"] == 1
     assert_picture(report / "confusion_test_int8.png")
+
+
+def test_contrast_norm_defaults_to_the_shipped_none_and_is_refused_by_cross_validation(cew, tmp_path):
+    assert eyes.parse_args([]).contrast_norm == "none"
+    with pytest.raises(SystemExit, match="--contrast-norm"):
+        eyes.main(["--data", str(cew), "--cv", "2", "--contrast-norm", "equalize_hist"])
+    with pytest.raises(SystemExit):
+        eyes.parse_args(["--contrast-norm", "clahe"])  # only the parameterless kinds
 
 
 def test_small_limit_cannot_calibrate(cew, tmp_path):

@@ -12,6 +12,8 @@ import pytest
 from conversion import skeleton
 from conversion.common import grey_metadata
 from conversion.dataset import Split
+from edge_monitor.contrast import Contrast
+from edge_monitor.crops import model_input
 from edge_monitor.inference import load_classifier
 
 META = grey_metadata("toy", ("dark", "bright"), (24, 24), {})
@@ -105,3 +107,43 @@ def test_run_trainer_keeps_the_old_model_when_the_check_fails(tmp_path):
         skeleton.run_trainer(_trainer(tmp_path, measure, {}), _args(out, epochs=1))
     assert out.read_bytes() == b"the model in place before"
     assert not out.with_suffix(".json").exists()
+
+
+def _batch_spy(seen: list):
+    """An augmenter factory that changes nothing and keeps every training batch it is given."""
+
+    def factory(seed: int):
+        import tensorflow as tf
+
+        def keep(batch):
+            seen.append(batch.numpy())
+            return batch
+
+        def augment(x):
+            out = tf.py_function(keep, [x], tf.float32)
+            out.set_shape(x.shape)
+            return out
+
+        return augment
+
+    return factory
+
+
+@pytest.mark.train
+def test_fit_feeds_the_network_the_contrast_normalised_crops_of_the_metadata(tmp_path):
+    equalised = dataclasses.replace(META, contrast="equalize_hist")
+    train = _crops(64, 0)
+    batches: list = []
+    net = skeleton.Network((24, 24, 1), 2, "toy_cnn", _batch_spy(batches))
+    args = _args(tmp_path / "toy.tflite", epochs=1)
+    skeleton.fit_cnn(net, train, None, args, args.seed, tmp_path / "history.csv", equalised)
+
+    seen = np.concatenate(batches)
+    assert seen.shape == (64, 24, 24, 1)
+    expected = model_input(Contrast("equalize_hist").apply(train.x), META)
+    plain = model_input(train.x, META)
+    # Every training input is the scale/offset of an equalised crop (shuffled), none the plain crop's.
+    rows = {r.tobytes() for r in expected}
+    assert all(r.tobytes() in rows for r in seen)
+    assert not any(r.tobytes() in {p.tobytes() for p in plain} for r in seen)
+    assert sorted(r.tobytes() for r in seen) == sorted(rows)

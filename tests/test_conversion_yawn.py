@@ -10,6 +10,7 @@ import pytest
 
 from conversion import yawn, yawn_crops
 from edge_monitor.config import DetectorConfig
+from edge_monitor.contrast import Contrast
 from edge_monitor.errors import DatasetError
 from edge_monitor.faces import HaarFaceDetector
 from edge_monitor.inference import load_classifier
@@ -177,6 +178,10 @@ def test_missing_fer_for_negatives_is_a_dataset_error(yawdd, tmp_path, capsys):
 # --- training ------------------------------------------------------------------------------------
 
 
+def test_contrast_norm_defaults_to_the_shipped_none():
+    assert yawn.parse_args([]).contrast_norm == "none"
+
+
 @pytest.mark.train
 def test_smoke_train_writes_a_loadable_int8_model(yawdd, tmp_path):
     pytest.importorskip("tensorflow", reason="training needs the train extra (TensorFlow)")
@@ -194,6 +199,8 @@ def test_smoke_train_writes_a_loadable_int8_model(yawdd, tmp_path):
         "2",
         "--fer-negatives",
         "0",
+        "--contrast-norm",
+        "equalize_hist",
     ]
     assert (
         yawn.main(["--data", str(yawdd), "--limit", "120", "--epochs", "2", "--out-model", str(out), *tiny])
@@ -202,6 +209,11 @@ def test_smoke_train_writes_a_loadable_int8_model(yawdd, tmp_path):
     meta = ModelMetadata.load(out.with_suffix(".json"))
     assert meta.name == "yawn" and meta.labels == ("no_yawn", "yawn")
     assert (meta.input_width, meta.input_height) == (32, 32)
+    assert json.loads(out.with_suffix(".json").read_text())["contrast"] == "equalize_hist"
+    assert (
+        meta.contrast == Contrast("equalize_hist")
+        and meta.extra["recipe"]["contrast_norm"] == "equalize_hist"
+    )
     m = meta.metrics
     for key in ("test_accuracy", "test_accuracy_faceless_as_errors", "float_int8_agreement", "file_bytes"):
         assert key in m, key
