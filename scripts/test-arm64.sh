@@ -439,45 +439,17 @@ sys.exit(sve)' || die "the emulated CPU has SVE: QEMU_CPU=$PI_CPU did not take e
 
 # --- tests, replay, comparison -----------------------------------------------------------------
 
-# A pytest plugin for the root, written on every run: it marks the known platform issues below as
-# expected failures, with the reason. Delete an entry once its cause is fixed (pytest then reports
-# it as XPASS). Tests that need TensorFlow carry the `train` marker and are deselected (the device
-# never installs the train extra).
-write_pytest_plugin() {
-  cat >"$ROOT$STATE/arm64_pytest_plugin.py" <<'PYTHON'
-"""make test-arm64's pytest plugin (written by scripts/test-arm64.sh; edit it there)."""
-
-import pytest
-
-OPENCV_411 = "OpenCV 4.11 (Bookworm's pin opencv-python-headless<4.12) "
-KNOWN = {
-    "tests/test_sources.py::test_variable_frame_rate_clip_keeps_its_own_timestamps": OPENCV_411
-    + "gives face_noface.mov's first frame -16.7 ms, which the source clamps to 0 (x86 with 4.11 too)",
-    "tests/test_systemd.py::test_daemon_protocol_end_to_end": "speed: under emulation a real-time replay"
-    " gets fewer than 30 frames through in 2.5 s",
-}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.nodeid in KNOWN:
-            reason = "arm64 known issue: " + KNOWN[item.nodeid]
-            item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
-PYTHON
-}
-
 run_tests() {
   # No TensorFlow on the device: the `train` tests are deselected (a -m in ARGS replaces this one).
   local args=(-m "not train" "${PYTEST_ARGS[@]}")
   ((${#PYTEST_ARGS[@]})) || args+=(-q)
-  write_pytest_plugin
   # --import-mode=append with -P: `edge_monitor` is the installed package (site-packages comes
   # first); `tests` and `conversion` come from the checkout, which is read-only (no caches).
   log "pytest under qemu (QEMU_CPU=$PI_CPU): ${args[*]}"
   local t0=$SECONDS
-  ROOT_ENV+=("PYTHONPATH=$STATE")
-  in_root "$REPO" "$VENV/bin/python" -P -m pytest -p no:cacheprovider -p arm64_pytest_plugin \
-    --import-mode=append "${args[@]}"
+  # Known platform issues are xfail-marked in the tests themselves (EDGE_MONITOR_EMULATED: speed).
+  ROOT_ENV+=("EDGE_MONITOR_EMULATED=1")
+  in_root "$REPO" "$VENV/bin/python" -P -m pytest -p no:cacheprovider --import-mode=append "${args[@]}"
   unset 'ROOT_ENV[-1]'
   log "pytest passed in $((SECONDS - t0)) s"
 }

@@ -159,6 +159,12 @@ def test_mp4_cut_before_its_trailing_moov_is_truncated(clip, tmp_path):
     _assert_one_line(ei.value)
 
 
+@pytest.mark.xfail(
+    tuple(int(n) for n in cv2.__version__.split(".")[:2]) < (4, 12),
+    reason="OpenCV 4.11 (Bookworm's pin <4.12) reports face_noface.mov's first frame at -16.7 ms,"
+    " which the source clamps to 0 (docs/arm64.md)",
+    strict=False,
+)
 def test_variable_frame_rate_clip_keeps_its_own_timestamps(clip):
     # face_noface.mov runs at 30 fps, then 24 fps after the cut: index / fps would drift.
     path = clip("pyfeat/face_noface.mov")

@@ -83,6 +83,12 @@ def test_stderr_logging_outside_systemd():
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    os.environ.get("EDGE_MONITOR_EMULATED") == "1",
+    reason="speed: under emulation (make test-arm64) a real-time replay gets fewer than 30 frames"
+    " through in 2.5 s; the protocol itself works (docs/arm64.md)",
+    strict=False,
+)
 def test_daemon_protocol_end_to_end(notify_socket, tmp_path, clip):
     """READY, periodic WATCHDOG and STATUS, then SIGTERM → STOPPING, exit 0 within 2 s, log complete."""
     sock, path = notify_socket
