@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from conversion.card_emotion import render
-from conversion.card_small import SMALL_MODELS, render_small
+from conversion.card_small import REPORTS, SMALL_MODELS, render_small
 from conversion.card_tables import PROTOCOLS, pct
 from conversion.paths import MODELS, REPO
 
@@ -132,8 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     cross_validation = {"eye_state": _load_optional(REPO / "reports" / "eyes" / "cv.json") or None}
     for name in SMALL_MODELS:
         small = _load_optional(args.meta.with_name(f"{name}.json"))
+        contrast = _load_optional(REPO / REPORTS[name] / "contrast_candidate" / f"{name}.json") or None
         if small:
-            text += "\n" + render_small(name, small, small_latency.get(name), cross_validation.get(name))
+            text += "\n" + render_small(
+                name, small, small_latency.get(name), cross_validation.get(name), contrast
+            )
     args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
     return 0

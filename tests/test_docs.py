@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from edge_monitor import errors
 from edge_monitor.config import default_config_text
 from tests.conftest import REPO
@@ -93,6 +95,39 @@ def test_small_model_section_judges_the_target_on_all_frames_and_shows_latency()
     test["int8_accuracy_faceless_as_errors"] = 0.94
     assert "**not met**" in render_small("yawn", meta, None)
     assert "latency" not in render_small("yawn", meta, None)
+
+
+@pytest.mark.parametrize(
+    ("plain", "night", "helps"),
+    [
+        (0.0, 0.01, True),  # night-like +1 pp, plain unchanged
+        (-0.003, 0.01, True),  # plain may lose 0.3 pp
+        (-0.004, 0.02, False),  # ...not more
+        (0.01, -0.003, True),  # or the other way round
+        (0.009, 0.009, False),  # neither gains 1 pp
+        (-0.0154, -0.0337, False),  # the eye model's measured equalize_hist run
+    ],
+)
+def test_contrast_rule_and_row(plain, night, helps):
+    from conversion.card_small import contrast_helps, render_small
+
+    val = {"int8_accuracy": 0.95, "int8_accuracy_night_like": 0.90}
+    cand = {"int8_accuracy": 0.95 + plain, "int8_accuracy_night_like": 0.90 + night}
+    assert contrast_helps(val, cand) is helps
+    meta = {
+        "labels": ["open", "closed"],
+        "input_width": 24,
+        "input_height": 24,
+        "scale": 1 / 127.5,
+        "offset": -1.0,
+        "contrast": "none",
+        "metrics": {"val": val, "test": {}},
+    }
+    text = render_small("eye_state", meta, None, None, {"metrics": {"val": cand}})
+    row = next(line for line in text.splitlines() if line.startswith("| contrast normalisation |"))
+    assert row.startswith("| contrast normalisation | none. ")
+    assert f"against 95.00 % / 90.00 %: it {'helps' if helps else 'does not help'} by the rule" in row
+    assert "contrast normalisation" not in render_small("eye_state", meta, None, None, None)
 
 
 def test_small_model_section_says_when_a_model_was_fitted_on_val_too():
