@@ -60,6 +60,12 @@ def test_model_card_is_generated_from_the_committed_results(tmp_path):
     assert out.read_text(encoding="utf-8") == (REPO / "models" / "MODEL_CARD.md").read_text(encoding="utf-8")
 
 
+def _small_meta(labels: list[str], side: int, metrics: dict, **fields) -> dict:
+    """A small model's metadata as its trainer writes it (grey, [-1, 1] input unless told)."""
+    meta = {"labels": labels, "input_width": side, "input_height": side, "scale": 1 / 127.5, "offset": -1.0}
+    return {**meta, "metrics": metrics, **fields}
+
+
 def test_small_model_section_judges_the_target_on_all_frames_and_shows_latency():
     from conversion.model_card import render_small
 
@@ -76,14 +82,7 @@ def test_small_model_section_judges_the_target_on_all_frames_and_shows_latency()
         "turned_crops": 20,
         "int8_accuracy_turned": 0.9,
     }
-    meta = {
-        "labels": ["no_yawn", "yawn"],
-        "input_width": 32,
-        "input_height": 32,
-        "scale": 1 / 127.5,
-        "offset": -1.0,
-        "metrics": {"test": test, "file_bytes": 1000},
-    }
+    meta = _small_meta(["no_yawn", "yawn"], 32, {"test": test, "file_bytes": 1000})
     latency = {"inference_ms": {"p50": 0.0281, "p99": 0.034, "n": 1500}}
     text = render_small("yawn", meta, latency)
     assert "| all 100 test frames, the 10 without a face counted as errors | **85.50 %** |" in text
@@ -114,15 +113,7 @@ def test_contrast_rule_and_row(plain, night, helps):
     val = {"int8_accuracy": 0.95, "int8_accuracy_night_like": 0.90}
     cand = {"int8_accuracy": 0.95 + plain, "int8_accuracy_night_like": 0.90 + night}
     assert contrast_helps(val, cand) is helps
-    meta = {
-        "labels": ["open", "closed"],
-        "input_width": 24,
-        "input_height": 24,
-        "scale": 1 / 127.5,
-        "offset": -1.0,
-        "contrast": "none",
-        "metrics": {"val": val, "test": {}},
-    }
+    meta = _small_meta(["open", "closed"], 24, {"val": val, "test": {}}, contrast="none")
     text = render_small("eye_state", meta, None, None, {"metrics": {"val": cand}})
     row = next(line for line in text.splitlines() if line.startswith("| contrast normalisation |"))
     assert row.startswith("| contrast normalisation | none. ")
@@ -133,15 +124,10 @@ def test_contrast_rule_and_row(plain, night, helps):
 def test_small_model_section_says_when_a_model_was_fitted_on_val_too():
     from conversion.model_card import render_small
 
-    meta = {
-        "labels": ["closed", "open"],
-        "input_width": 24,
-        "input_height": 24,
-        "scale": 1 / 255,
-        "offset": 0.0,
-        "metrics": {"test_accuracy": 0.97},
-        "extra": {"split": {"train": {"images": 3400}, "val": {"images": 712}}, "fit_on": ["train"]},
-    }
+    split = {"train": {"images": 3400}, "val": {"images": 712}}
+    meta = _small_meta(
+        ["closed", "open"], 24, {"test_accuracy": 0.97}, extra={"split": split, "fit_on": ["train"]}
+    )
     assert "fitted on" not in render_small("eye_state", meta)  # val held out: nothing to say
     meta["extra"]["fit_on"] = ["train", "val"]
     assert "| fitted on | the train and val photos (4,112 images), last-epoch weights" in render_small(
