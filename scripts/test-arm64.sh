@@ -217,6 +217,10 @@ mount_root() {
     warn "no shared data at $SHARED: the tests that need clips skip"
   fi
   cp -- /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
+  # debootstrap's minbase writes no /etc/hosts, so "localhost" does not resolve; Raspberry Pi OS
+  # has these lines (the network guard's tests connect to localhost).
+  grep -qs '^127\.0\.0\.1[[:space:]].*localhost' "$ROOT/etc/hosts" ||
+    printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >>"$ROOT/etc/hosts"
 }
 
 # --- the host ----------------------------------------------------------------------------------
