@@ -452,9 +452,12 @@ run_tests() {
   log "pytest under qemu (QEMU_CPU=$PI_CPU): ${args[*]}"
   local t0=$SECONDS
   # Known platform issues are xfail-marked in the tests themselves (EDGE_MONITOR_EMULATED: speed).
-  ROOT_ENV+=("EDGE_MONITOR_EMULATED=1")
+  # PYTHONSAFEPATH: the tests' own `python -m edge_monitor` children, like pytest (-P), import the
+  # installed package, not the checkout (which has no fetched face models).
+  local outer_env=("${ROOT_ENV[@]}")
+  ROOT_ENV+=("EDGE_MONITOR_EMULATED=1" "PYTHONSAFEPATH=1")
   in_root "$REPO" "$VENV/bin/python" -P -m pytest -p no:cacheprovider --import-mode=append "${args[@]}"
-  unset 'ROOT_ENV[-1]'
+  ROOT_ENV=("${outer_env[@]}")
   log "pytest passed in $((SECONDS - t0)) s"
 }
 
