@@ -109,15 +109,18 @@ def test_corrupt_dataset_is_a_dataset_error(tmp_path):
         eye_data.load_cew(bad)
 
 
+def _tiny_run(cew, out, *extra: str) -> list[str]:
+    """The recipe's code path at a tenth of the work; 2 threads like the other conversion smoke
+    tests (TensorFlow fixes its thread count once per process)."""
+    argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
+    return [*argv, "--widths", "8", "16", "--convs", "1", "1", *extra]
+
+
 @pytest.mark.train
 def test_smoke_train_writes_a_loadable_int8_model(cew, tmp_path):
     pytest.importorskip("tensorflow", reason="training needs the train extra (TensorFlow)")
     out = tmp_path / "eye.tflite"
-    argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
-    # The recipe's code path at a tenth of the work; 2 threads like the other conversion smoke
-    # tests (TensorFlow fixes its thread count once per process).
-    argv += ["--widths", "8", "16", "--convs", "1", "1", "--contrast-norm", "equalize_hist"]
-    assert eyes.main(argv) == 0
+    assert eyes.main(_tiny_run(cew, out, "--contrast-norm", "equalize_hist")) == 0
     clf = load_classifier(out)
     assert clf.input_dtype == np.int8
     meta = clf.meta
@@ -241,9 +244,7 @@ def test_cross_validation_pool_is_train_and_val_without_a_test_photo(cew):
 def test_cross_validation_writes_its_report_and_no_model(cew, tmp_path):
     pytest.importorskip("tensorflow", reason="training needs the train extra (TensorFlow)")
     out = tmp_path / "eye.tflite"
-    argv = ["--data", str(cew), "--out-model", str(out), "--limit", "400", "--epochs", "1", "--threads", "2"]
-    argv += ["--widths", "8", "16", "--convs", "1", "1", "--cv", "2"]
-    assert eyes.main(argv) == 0
+    assert eyes.main(_tiny_run(cew, out, "--cv", "2")) == 0
     assert not out.exists()  # cross-validation ships nothing
     report = tmp_path / "eye_report"
     cv = json.loads((report / "cv.json").read_text())
