@@ -69,7 +69,7 @@ class DriverCalibration:
             return self._with_learnt()
         self._last_sample_t = now
         g = geometry
-        ear = 0.5 * (g.ear_left + g.ear_right)
+        ear = g.ear
         self._samples.append((now, ear, g.mouth_open, g.mouth_width, g.yaw_deg, g.pitch_deg))
         while self._samples and self._samples[0][0] < now - self._cfg.window_s:
             self._samples.popleft()

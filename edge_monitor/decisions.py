@@ -33,6 +33,7 @@ from edge_monitor.types import Baseline, FaceGeometry
 
 # Eye states reported per frame.
 OPEN, CLOSED, HIDDEN, AWAY, UNSEEN = "open", "closed", "hidden", "away", "unseen"
+_CLOSED_OF = {OPEN: False, CLOSED: True}  # the other states: unknown (None)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Reading:
     @property
     def eyes_closed(self) -> bool | None:
         """True closed, False open, None unknown (hidden, away or unseen): what the closure tracker takes."""
-        return {OPEN: False, CLOSED: True}.get(self.eye_state)
+        return _CLOSED_OF.get(self.eye_state)
 
 
 class _Switch:
@@ -155,8 +156,7 @@ class DriverDecisions:
         else:
             closed = closed_prob >= self._cfg.eyes.closed_threshold
             if closed and geometry is not None:
-                ear = 0.5 * (geometry.ear_left + geometry.ear_right)
-                closed = ear < self._cfg.eyes.ear_closed_ratio * b.ear
+                closed = geometry.ear < self._cfg.eyes.ear_closed_ratio * b.ear
             state = CLOSED if closed else OPEN
         mouth = self.mouth_wide(geometry, yawn_prob, b)
         opening = geometry.mouth_open if geometry is not None else None

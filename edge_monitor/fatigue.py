@@ -185,20 +185,13 @@ class YawnTracker:
 
     Args:
         cfg: Fatigue settings.
-        threshold: P(yawn) at or above which the mouth counts as wide open (for :meth:`update`);
-            None: ``cfg.yawn_prob``.
     """
 
-    def __init__(self, cfg: FatigueConfig, threshold: float | None = None) -> None:
+    def __init__(self, cfg: FatigueConfig) -> None:
         self._cfg = cfg
-        self._threshold = cfg.yawn_prob if threshold is None else threshold
         self._open = _RunTimer(cfg.yawn_reopen_s, cfg.max_gap_s)
         self._peak: float | None = None
         self.yawns = _RecentCounter(cfg.repeat_window_s)
-
-    def update(self, now: float, frame: int, yawn_prob: float | None) -> list[Event]:
-        """Feed one frame's P(yawn) (None: no face); returns the events raised."""
-        return self.observe(now, frame, None if yawn_prob is None else yawn_prob >= self._threshold)
 
     def observe(
         self, now: float, frame: int, wide_open: bool | None, opening: float | None = None

@@ -256,9 +256,8 @@ class Pipeline:
         unreliable = landmarks_unreliable(detected, geometry) if self._landmarks is not None else None
         degraded_s = self._degraded.update(now, unreliable)
         # The head-turn input: beyond the driver's straight-ahead limits (calibrated, or the
-        # conservative defaults until then), known only when the landmarks read the face.
-        head_away = reading.looking_away if geometry is not None else None
-        away, cause = judge_away(detected, not self._lens.unusable, unreliable is None, head_away)
+        # conservative defaults until then); False when the landmarks did not read the face.
+        away, cause = judge_away(detected, not self._lens.unusable, unreliable is None, reading.looking_away)
         attention, events = self._attention.update(now, frame.index, away, self._closure.closed_s, cause)
         if stable.label in self._negative:
             self._negative_since = now if self._negative_since is None else self._negative_since

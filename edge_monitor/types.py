@@ -223,6 +223,11 @@ class FaceGeometry:
     pitch_deg: float
     roll_deg: float
 
+    @property
+    def ear(self) -> float:
+        """The mean of both eyes' aspect ratios (what calibration learns and the closed test compares)."""
+        return 0.5 * (self.ear_left + self.ear_right)
+
 
 @dataclass(frozen=True)
 class Baseline:

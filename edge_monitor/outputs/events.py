@@ -19,7 +19,7 @@ from typing import Any, Self, TextIO
 import numpy as np
 
 from edge_monitor.errors import OutputError
-from edge_monitor.outputs.logfile import NotAnEventLogError, open_log
+from edge_monitor.outputs.logfile import NotAnEventLogError, open_log, parse_record
 from edge_monitor.types import URGENT_KINDS, Event
 
 logger = logging.getLogger("edge_monitor.events")
@@ -180,20 +180,11 @@ def read_events(path: str | Path) -> list[dict]:
     lines = [(n, raw) for n, raw in enumerate(Path(path).read_bytes().split(b"\n"), start=1) if raw.strip()]
     records: list[dict] = []
     for i, (lineno, raw) in enumerate(lines):
-        record = _parse_record(raw)
+        record = parse_record(raw)
         if record is None:
-            following = _parse_record(lines[i + 1][1]) if i + 1 < len(lines) else None
+            following = parse_record(lines[i + 1][1]) if i + 1 < len(lines) else None
             if i == len(lines) - 1 or (following or {}).get("kind") == "start":
                 continue  # the partial line a killed run leaves
             raise ValueError(f"{path}: line {lineno} is not a valid JSON object; the event log is corrupt")
         records.append(record)
     return records
-
-
-def _parse_record(raw: bytes) -> dict | None:
-    """Parse one line as a JSON object; None when it is not one."""
-    try:
-        record = json.loads(raw.decode("utf-8"))
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
-        return None
-    return record if isinstance(record, dict) else None

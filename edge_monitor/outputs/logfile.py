@@ -31,13 +31,19 @@ class NotAnEventLogError(OutputError):
     """The path exists but is not an event log (refused, never repaired; exit 40)."""
 
 
+def parse_record(raw: bytes) -> dict | None:
+    """Parse one line as a JSON object; None when it is not one."""
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def is_record(line: bytes) -> bool:
     """True when ``line`` is one JSON object with a ``kind`` (an event record)."""
-    try:
-        value = json.loads(line.decode("utf-8"))
-    except ValueError:
-        return False
-    return isinstance(value, dict) and "kind" in value
+    record = parse_record(line)
+    return record is not None and "kind" in record
 
 
 def _looks_like_log(head: bytes, tail: bytes, size: int) -> str | None:

@@ -52,7 +52,7 @@ def state_lines(result: StepResult) -> list[str]:
     g = result.geometry
     if g is not None:
         lines.append(
-            f"EAR {0.5 * (g.ear_left + g.ear_right):.2f}  mouth {g.mouth_open:.2f}"
+            f"EAR {g.ear:.2f}  mouth {g.mouth_open:.2f}"
             f"  yaw {g.yaw_deg:+.0f} pitch {g.pitch_deg:+.0f}" + ("  AWAY" if result.looking_away else "")
         )
     if result.yawn_prob is not None:

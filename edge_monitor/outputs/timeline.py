@@ -118,11 +118,7 @@ class TimelineSink(Sink):
         self._perclos.append(nan if result.driver.perclos is None else result.driver.perclos)
         self._level.append(result.level)
         g, b = result.geometry, result.baseline
-        self._geo.append(
-            (nan,) * 4
-            if g is None
-            else (0.5 * (g.ear_left + g.ear_right), g.mouth_open, g.yaw_deg, g.pitch_deg)
-        )
+        self._geo.append((nan,) * 4 if g is None else (g.ear, g.mouth_open, g.yaw_deg, g.pitch_deg))
         self._base.append((nan,) * 4 if b is None else (b.ear, b.mouth_open, b.yaw_deg, b.pitch_deg))
         self._away.append(result.looking_away)
 
