@@ -5,6 +5,7 @@ Usage::
     python -m conversion.experiments --group contrast runs/contrast/none runs/contrast/equalize_hist \\
         --group labels runs/labels/k3 --group final runs/emotion --out reports/emotion/experiments.json
     python -m conversion.experiments --baseline models/emotion.tflite ...   # also a TFLite model
+    python -m conversion.experiments --merge --group final runs/emotion ...  # keep the other groups
 
 Every run's ``best.keras`` (the checkpoint its training selected on public_test) is measured on
 public_test only, on FER2013's labels and on FER+'s majority labels, through
@@ -31,11 +32,16 @@ from edge_monitor.metadata import ModelMetadata
 
 
 def _accuracies(probs: np.ndarray, y: np.ndarray, majority: np.ndarray) -> dict[str, float]:
+    """Top-1 on FER2013's labels (every image), on FER+'s majority (images that have one among the
+    seven classes), and on the images where the two agree: the labels both annotations support."""
     pred = probs.argmax(axis=1)
     has = majority >= 0
+    agreed = has & (majority == y)
     return {
         "fer2013_accuracy": float((pred == y).mean()),
         "ferplus_accuracy": float((pred[has] == majority[has]).mean()),
+        "agreed_accuracy": float((pred[agreed] == y[agreed]).mean()),
+        "agreed_images": int(agreed.sum()),
     }
 
 
@@ -90,11 +96,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=fer2013_path())
     p.add_argument("--ferplus", type=Path, default=ferplus_path())
     p.add_argument("--out", type=Path, default=REPO / "reports" / "emotion" / "experiments.json")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the groups already in --out that are not measured again (their runs may be gone)",
+    )
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     split = load_fer2013(args.data).public_test
     majority = load_ferplus(args.ferplus, args.data)["public_test"].majority
-    result = {"split": "public_test", "groups": {}, "tflite": []}
+    has = majority >= 0
+    result = {
+        "split": "public_test",
+        # How often FER2013's label is FER+'s majority: the most a model that matched FER+ could
+        # score on FER2013's labels (images with a majority).
+        "label_agreement": {"images": int(has.sum()), "agreed": int((majority[has] == split.y[has]).sum())},
+        "groups": {},
+        "tflite": [],
+    }
+    if args.merge and args.out.is_file():
+        result["groups"] = json.loads(args.out.read_text(encoding="utf-8")).get("groups", {})
     for name, *runs in args.group:
         result["groups"][name] = [summarise_run(Path(r), split.x, split.y, majority) for r in runs]
     result["tflite"] = [summarise_tflite(b, split.x, split.y, majority) for b in args.baseline]
@@ -111,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         pt = b["public_test"]
         print(
             f"tflite     {b['model']:40s} FER+ {pt['ferplus_accuracy']:.4f}  FER2013 {pt['fer2013_accuracy']:.4f}"
+            f"  both agree {pt['agreed_accuracy']:.4f}"
         )
     print(f"wrote {args.out}")
     return 0

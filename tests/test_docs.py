@@ -133,3 +133,35 @@ def test_small_model_section_says_when_a_model_was_fitted_on_val_too():
     assert "| fitted on | the train and val photos (4,112 images), last-epoch weights" in render_small(
         "eye_state", meta
     )
+
+
+def _tflite_row(model: str, ferplus: float, agreed: float, fer2013: float) -> dict:
+    pt = {"ferplus_accuracy": ferplus, "agreed_accuracy": agreed, "agreed_images": 2136}
+    return {"model": model, "contrast": "none", "public_test": {**pt, "fer2013_accuracy": fer2013}}
+
+
+@pytest.mark.parametrize(
+    ("ferplus", "agreed", "fer2013", "ships"),
+    [
+        (0.70, 0.82, 0.50, True),  # better on FER+, as good where both agree: FER2013 alone no veto
+        (0.70, 0.8199, 0.70, False),  # worse where both label sets agree
+        (0.69, 0.90, 0.70, False),  # not better on FER+
+        (0.6952, 0.90, 0.70, False),  # equal on FER+ is not better
+    ],
+)
+def test_emotion_ship_rule(ferplus, agreed, fer2013, ships):
+    from conversion.model_card import decision
+
+    experiments = {
+        "label_agreement": {"images": 3186, "agreed": 2136},
+        "tflite": [
+            _tflite_row("models/emotion.tflite", 0.6952, 0.82, 0.6309),
+            _tflite_row("reports/emotion/older.tflite", 0.99, 0.99, 0.99),  # only the first and last count
+            _tflite_row("runs/new.tflite", ferplus, agreed, fer2013),
+        ],
+    }
+    text = decision(experiments)
+    assert text.endswith(f"So it {'ships' if ships else 'does not ship'}.")
+    assert "`runs/new.tflite` vs `models/emotion.tflite`" in text
+    assert "scores 67.04 % on them (3,186 images with a majority)" in text
+    assert f"FER2013's own labels {100 * fer2013:.2f} % vs 63.09 %" in text
