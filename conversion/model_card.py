@@ -22,7 +22,7 @@ from pathlib import Path
 
 from conversion.card_emotion import render
 from conversion.card_small import REPORTS, SMALL_MODELS, render_small
-from conversion.card_tables import PROTOCOLS, pct
+from conversion.card_tables import pct
 from conversion.paths import MODELS, REPO
 
 __all__ = ["decision", "main", "render", "render_small"]
