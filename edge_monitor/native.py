@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Iterator
 
@@ -32,13 +33,17 @@ def native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
+# OpenCV's own log lines: "[ WARN:0@0.389] global cap_ffmpeg.cpp:218 write FFmpeg: ...".
+_OPENCV_LINE = re.compile(rb"^\[\s*(?:WARN|ERROR|FATAL)\s*:[^\]]*\]")
+
+
 class NativeStderrProbe:
-    """Captures what native code prints on fd 2 during a block, to tell a failure it reports only there.
+    """Captures what OpenCV logs on fd 2 during a block, to tell a failure it reports only there.
 
     OpenCV's ``VideoWriter.write`` returns nothing and reports a failed write (a full disk) only
-    as a log line per frame on stderr; inside the block that output goes into a pipe instead, and
-    ``text`` holds it. Used from the frame loop's thread; a line another thread logs inside the
-    block would be captured too (the annotated video is a replay output, where no other thread logs).
+    as a log line per frame on stderr. Inside the block fd 2 goes into a pipe: ``text`` holds
+    OpenCV's log lines, and any other line (another thread's log, e.g. the fleet publisher's) is
+    written back to stderr after the block, so it is neither lost nor taken for a failure.
     """
 
     def __init__(self) -> None:
@@ -68,7 +73,14 @@ class NativeStderrProbe:
             if not chunk:
                 break
             chunks.append(chunk)
-        self.text = b"".join(chunks).decode("utf-8", "replace").strip()
+        lines = b"".join(chunks).splitlines(keepends=True)
+        self.text = (
+            b"".join(line for line in lines if _OPENCV_LINE.match(line)).decode("utf-8", "replace").strip()
+        )
+        others = b"".join(line for line in lines if not _OPENCV_LINE.match(line))
+        if others:
+            with contextlib.suppress(OSError):
+                os.write(2, others)
 
     def close(self) -> None:
         """Close the pipe (idempotent)."""
