@@ -10,7 +10,11 @@ rather than on the clip and the models:
 - ``id`` of every event (a random id given to each event, unique per run);
 - ``summary``: ``wall_s`` and ``fps`` (wall-clock time of the run and the processing rate);
 - ``start``: ``model`` and ``source`` are compared by file name (the checkout and the installed
-  package live in different directories).
+  package live in different directories);
+- with ``--tolerances FILE`` (written by ``scripts/float_sensitivity.py`` on the same clip), the
+  numbers measured from the float face models (``FLOAT_DERIVED``: the calibration's ratios and
+  angles, the summary's attentive share) may differ by as much as that file measured when those
+  models' outputs move within their parity tolerance; every other field stays exact.
 
 Comparing needs only the standard library (scripts/test-arm64.sh runs it on /usr/bin/python3).
 
@@ -33,6 +37,30 @@ from pathlib import Path
 
 WALL_CLOCK = {"summary": ("wall_s", "fps")}
 PATHS = {"start": ("model", "source")}
+_CALIBRATION = ("ear", "mouth_open", "mouth_width", "yaw_deg", "pitch_deg")
+FLOAT_DERIVED = {
+    "calibrated": _CALIBRATION,
+    "summary": ("attentive_pct", *(f"calibration.{k}" for k in _CALIBRATION)),
+}
+
+
+def _within(reference: dict, candidate: dict, tolerances: dict[str, float]) -> dict:
+    """``candidate`` with each float-derived number replaced by the reference's where they differ
+    by no more than its tolerance (``kind.field`` -> largest allowed difference)."""
+    kind = candidate.get("kind")
+    if kind != reference.get("kind"):
+        return candidate
+    out = json.loads(json.dumps(candidate))
+    for path in FLOAT_DERIVED.get(kind, ()):
+        *parents, key = path.split(".")
+        a, b = reference, out
+        for part in parents:
+            a, b = a.get(part, {}), b.get(part, {})
+        x, y = a.get(key), b.get(key)
+        numbers = isinstance(x, int | float) and isinstance(y, int | float)
+        if numbers and abs(x - y) <= tolerances.get(f"{kind}.{path}", 0.0) + 1e-12:
+            b[key] = x
+    return out
 
 
 def normalize(event: dict) -> dict:
@@ -63,8 +91,15 @@ def load(path: Path) -> list[dict]:
     return events
 
 
-def compare(reference: list[dict], candidate: list[dict]) -> list[str]:
-    """Diff lines of the normalized logs; empty when they match."""
+def compare(
+    reference: list[dict], candidate: list[dict], tolerances: dict[str, float] | None = None
+) -> list[str]:
+    """Diff lines of the normalized logs; empty when they match (float-derived numbers within
+    ``tolerances``, see the module's docstring)."""
+    if tolerances is not None:
+        candidate = [
+            _within(r, c, tolerances) for r, c in zip(reference, candidate, strict=False)
+        ] + candidate[len(reference) :]
     a = [json.dumps(normalize(e), sort_keys=True) for e in reference]
     b = [json.dumps(normalize(e), sort_keys=True) for e in candidate]
     return [] if a == b else list(difflib.unified_diff(a, b, "reference", "candidate", lineterm=""))
@@ -121,19 +156,32 @@ def main(argv: list[str] | None = None) -> int:
         "candidate", type=Path, help="events of the other run (or the copy, with --transcode)"
     )
     parser.add_argument("--transcode", action="store_true", help="write a lossless copy of a clip instead")
+    parser.add_argument(
+        "--tolerances",
+        type=Path,
+        help="scripts/float_sensitivity.py's result for this clip: how far float-derived numbers may differ",
+    )
     args = parser.parse_args(argv)
     if args.transcode:
         n = transcode(args.reference, args.candidate)
         print(f"wrote {args.candidate}: {n} frames, identical to {args.reference} as decoded here")
         return 0
     reference, candidate = load(args.reference), load(args.candidate)
-    diff = compare(reference, candidate)
+    tolerances = None
+    if args.tolerances:
+        try:
+            tolerances = json.loads(args.tolerances.read_text(encoding="utf-8"))["moved"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise SystemExit(f"{args.tolerances}: not a float_sensitivity result ({exc})") from None
+    diff = compare(reference, candidate, tolerances)
     if diff:
         print(f"events differ: {args.reference} vs {args.candidate}", file=sys.stderr)
         print("\n".join(diff), file=sys.stderr)
         return 1
     counts = Counter(e["kind"] for e in reference if e["kind"] not in ("start", "summary"))
     ignored = ", ".join(f"{kind}.{key}" for kind, keys in WALL_CLOCK.items() for key in keys)
+    if tolerances is not None:
+        ignored += f"; float-derived numbers within {args.tolerances}"
     print(
         f"events match: {len(reference)} events ({', '.join(f'{k} {n}' for k, n in sorted(counts.items()))});"
         f" ignored only {ignored}"

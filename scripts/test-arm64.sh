@@ -525,7 +525,13 @@ replay_and_compare() {
   lossless=$STATE/clips/$stem.ffv1.mkv
   lossless_clip "$ROOT$lossless"
   replay lossless "$ROOT$lossless" "$lossless"
-  /usr/bin/python3 "$REPO/scripts/compare_events.py" "$OUT/lossless-x86.jsonl" "$OUT/lossless-arm64.jsonl" ||
+  # How far the numbers measured from the float face models move when those models round
+  # differently within their parity tolerance: what the comparison allows for those numbers.
+  log "float-model sensitivity on x86 (10 perturbed replays)"
+  run_child env --chdir=/ "$X86_VENV/bin/python" "$REPO/scripts/float_sensitivity.py" "$ROOT$lossless" \
+    --runs 10 --out "$OUT/float-sensitivity.json" >/dev/null
+  /usr/bin/python3 "$REPO/scripts/compare_events.py" "$OUT/lossless-x86.jsonl" "$OUT/lossless-arm64.jsonl" \
+    --tolerances "$OUT/float-sensitivity.json" ||
     die "the replay's events differ between x86 and arm64 (see above)"
   if ((REPLAY_MP4)); then
     replay mp4 "$CLIP" "$CLIP"
