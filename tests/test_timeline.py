@@ -70,3 +70,33 @@ def test_missing_matplotlib_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(OutputError, match=r"pip install 'edge-monitor\[plot\]'"):
         TimelineSink(tmp_path / "t.png")
+
+
+def test_runs_of_equal_values():
+    from edge_monitor.outputs.timeline import _runs
+
+    assert list(_runs(["ok", "ok", "alarm", "ok", None, None])) == [
+        (0, 1, "ok"),
+        (2, 2, "alarm"),
+        (3, 3, "ok"),
+        (4, 5, None),
+    ]
+    assert list(_runs([])) == []
+
+
+def test_one_shaded_span_per_run_of_frames_not_per_frame(tmp_path, monkeypatch):
+    """A long steady stretch is one patch: drawing an hour's run stays cheap."""
+    import matplotlib.axes
+
+    spans = []
+    real = matplotlib.axes.Axes.axvspan
+    monkeypatch.setattr(
+        matplotlib.axes.Axes, "axvspan", lambda ax, *a, **k: spans.append(a) or real(ax, *a, **k)
+    )
+    sink = TimelineSink(tmp_path / "t.png")
+    for i in range(3000):  # 300 s at 10 fps: happy, then sad, then no face
+        sink.on_frame(result(i, "happy" if i < 1000 else ("sad" if i < 2000 else None)))
+    sink.close()
+    emotion_bands = [a for a in spans if a[:2] in ((0.0, 100.0), (100.0, 200.0))]
+    assert len(emotion_bands) == 2
+    assert len(spans) < 10

@@ -7,6 +7,7 @@ when the picture is drawn, so the device never needs it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,21 @@ def _require_matplotlib():
 def _next_t(t: np.ndarray, i: int) -> float:
     """The end of sample ``i``'s interval: the next sample's time (its own for the last)."""
     return t[i + 1] if i + 1 < len(t) else t[i]
+
+
+def _runs(values: Sequence) -> Iterator[tuple[int, int, object]]:
+    """``(first, last, value)`` of each run of equal consecutive values: one shaded span per run,
+    not per frame (an hour at 30 fps is 108,000 frames)."""
+    start = 0
+    for i in range(1, len(values) + 1):
+        if i == len(values) or values[i] != values[start]:
+            yield start, i - 1, values[start]
+            start = i
+
+
+def _span(ax, t: np.ndarray, first: int, last: int, **style) -> None:
+    """Shade samples ``first``..``last``: from the first's time to the end of the last's interval."""
+    ax.axvspan(t[first], _next_t(t, last), lw=0, **style)
 
 
 def _note(ax, text: str) -> None:
@@ -145,9 +161,9 @@ class TimelineSink(Sink):
         ax_pose.plot(t, geo[:, 3], color="#e377c2", lw=1.2, label="pitch")
         ax_pose.plot(t, base[:, 2], color="#1f77b4", lw=1, ls="--")
         ax_pose.plot(t, base[:, 3], color="#e377c2", lw=1, ls="--")
-        away = np.asarray(self._away, bool)
-        for i in np.flatnonzero(away):
-            ax_pose.axvspan(t[i], _next_t(t, i), color="#ff7f0e", alpha=0.2, lw=0)
+        for first, last, away in _runs(self._away):
+            if away:
+                _span(ax_pose, t, first, last, color="#ff7f0e", alpha=0.2)
         ax_pose.set_ylabel("head pose\n(deg)")
         has_landmarks = np.isfinite(geo).any()
         for ax in (ax_ear, ax_mouth, ax_pose):
@@ -185,11 +201,9 @@ class TimelineSink(Sink):
         dist = np.asarray(self._dist)
         for i, label in enumerate(self._labels):
             ax_e.plot(t, dist[:, i], color=_EMOTION_COLOURS.get(label), lw=1.2, label=label)
-        for i, label in enumerate(self._stable):
+        for first, last, label in _runs(self._stable):
             if label is not None:
-                ax_e.axvspan(
-                    t[i], _next_t(t, i), ymin=0.0, ymax=0.06, color=_EMOTION_COLOURS.get(label), lw=0
-                )
+                _span(ax_e, t, first, last, ymin=0.0, ymax=0.06, color=_EMOTION_COLOURS.get(label))
         ax_e.set_ylabel("emotion\n(window)")
         ax_e.set_ylim(0, 1)
         ax_e.legend(ncol=7, fontsize=7, loc="upper center", frameon=False)
@@ -204,9 +218,9 @@ class TimelineSink(Sink):
         """The alert level as a coloured step line, the urgent events marked where they were raised."""
         y = np.array([_LEVEL_Y[level] for level in self._level], float)
         ax_level.step(t, y, where="post", color="#333", lw=1)
-        for i, level in enumerate(self._level):
+        for first, last, level in _runs(self._level):
             if level != "ok":
-                ax_level.axvspan(t[i], _next_t(t, i), color=_LEVEL_COLOURS[level], alpha=0.35, lw=0)
+                _span(ax_level, t, first, last, color=_LEVEL_COLOURS[level], alpha=0.35)
         for e in self._events:
             if e.kind in ("sleep", "unresponsive"):
                 ax_level.axvline(e.t, color="#111", ls="--", lw=1)
