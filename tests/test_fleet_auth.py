@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,33 @@ def test_tls_with_the_right_ca_delivers_and_a_wrong_ca_is_one_line(tmp_path, cli
         collector.disconnect()
     finally:
         broker.stop(signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "cannot read"),  # missing: the message carries the OS's reason
+        (b"", "is empty; put the broker password on its first line"),
+        (b"\xff\xfe\x00secret\n", "give a readable UTF-8 text file"),  # a binary file
+    ],
+)
+def test_a_bad_password_file_is_one_line_and_exit_10_for_the_daemon_and_the_consumer(
+    tmp_path, clip, content, says
+):
+    """Both programs read the password file the same way (``fleet.url.read_password``)."""
+    secret = tmp_path / "secret"
+    if content is not None:
+        secret.write_bytes(content)
+    daemon = run_cli(
+        tmp_path, clip(CLIP), "--mqtt", "mqtt://127.0.0.1:1", username="car-1", password_file=str(secret)
+    )
+    consumer = subprocess.run(
+        [sys.executable, "-m", "edge_monitor.fleet.consumer", "mqtt://127.0.0.1:1", "--out",
+         str(tmp_path / "depot"), "--username", "depot", "--password-file", str(secret)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    for run, key in ((daemon, "fleet.password_file"), (consumer, "--password-file")):
+        assert run.returncode == 10, run.stderr
+        (line,) = run.stderr.strip().splitlines()
+        assert key in line and says in line and str(secret) in line
+    assert not (tmp_path / "e.jsonl").exists() or read_events(tmp_path / "e.jsonl") == []

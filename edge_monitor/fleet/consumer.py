@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from edge_monitor.errors import ConfigError, EdgeMonitorError, FleetUnavailableError
-from edge_monitor.fleet.url import BrokerAddress, check_topic_part, parse_broker_url
+from edge_monitor.errors import EdgeMonitorError, FleetUnavailableError
+from edge_monitor.fleet.url import BrokerAddress, check_topic_part, parse_broker_url, read_password
 from edge_monitor.outputs.events import read_events
 
 
@@ -124,13 +124,6 @@ class FleetWriter:
         self._files.clear()
 
 
-def _read_password(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8").splitlines()[0]
-    except (OSError, IndexError) as exc:
-        raise ConfigError(f"--password-file: cannot read {path}: {exc}") from None
-
-
 def make_client(args: argparse.Namespace, address: BrokerAddress) -> Any:
     """A paho client for ``args`` (session, credentials, TLS), not connected yet.
 
@@ -152,7 +145,8 @@ def make_client(args: argparse.Namespace, address: BrokerAddress) -> Any:
     )
     if args.username:
         client.username_pw_set(
-            args.username, _read_password(args.password_file) if args.password_file else None
+            args.username,
+            read_password(args.password_file, "--password-file") if args.password_file else None,
         )
     if address.tls:
         client.tls_set(ca_certs=str(args.ca_file) if args.ca_file else None)

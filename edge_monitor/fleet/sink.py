@@ -23,7 +23,7 @@ from edge_monitor.config import FleetConfig
 from edge_monitor.errors import ConfigError, FleetUnavailableError
 from edge_monitor.fleet.outbox import Outbox
 from edge_monitor.fleet.publisher import Credentials, Publisher, Topics
-from edge_monitor.fleet.url import BrokerAddress, check_topic_part, parse_broker_url
+from edge_monitor.fleet.url import BrokerAddress, check_topic_part, parse_broker_url, read_password
 from edge_monitor.outputs.events import json_safe
 from edge_monitor.outputs.sinks import Sink
 from edge_monitor.types import Event, StepResult
@@ -167,15 +167,7 @@ def _readable(path: str, key: str) -> Path:
 
 
 def _credentials(cfg: FleetConfig, address: BrokerAddress) -> Credentials:
-    password = None
-    if cfg.password_file:
-        try:
-            lines = (
-                _readable(cfg.password_file, "fleet.password_file").read_text(encoding="utf-8").splitlines()
-            )
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"fleet.password_file: cannot read {cfg.password_file}: {exc}") from None
-        password = lines[0] if lines else ""
+    password = read_password(cfg.password_file, "fleet.password_file") if cfg.password_file else None
     context = None
     if address.tls:
         try:

@@ -1,11 +1,12 @@
-"""Broker URLs (``mqtt://host:port``, ``mqtts://host:port``) and MQTT topic names."""
+"""Broker URLs (``mqtt://host:port``, ``mqtts://host:port``), MQTT topic names and the password file."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from edge_monitor.errors import ConfigRangeError
+from edge_monitor.errors import ConfigError, ConfigRangeError
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 
@@ -73,3 +74,19 @@ def check_topic_part(value: str, what: str, *, allow_slash: bool) -> None:
         raise ConfigRangeError(
             f"{what}: {value!r} cannot be part of an MQTT topic; use letters, digits, '-', '_' ({slash}no '+' or '#')"
         )
+
+
+def read_password(path: str | Path, what: str) -> str:
+    """The broker password: the first line of ``path`` (the daemon's ``fleet.password_file``, the
+    consumer's ``--password-file``; ``what`` names it in the error).
+
+    Raises:
+        ConfigError: The file is missing, unreadable, not UTF-8 text, or empty.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what}: cannot read {path}: {exc}; give a readable UTF-8 text file") from None
+    if not lines:
+        raise ConfigError(f"{what}: {path} is empty; put the broker password on its first line")
+    return lines[0]
