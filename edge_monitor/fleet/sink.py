@@ -14,7 +14,6 @@ import os
 import socket
 import sqlite3
 import ssl
-import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -66,8 +65,7 @@ class FleetSink(Sink):
         self._warned = False
         self._latest: StepResult | None = None
         self._frames = 0
-        self._fps_mark = (clock(), 0)
-        self._lock = threading.Lock()
+        self._fps_mark = (clock(), 0)  # only the publisher's thread reads and moves it
         self._closed = False
 
     def on_event(self, event: Event) -> None:
@@ -86,14 +84,18 @@ class FleetSink(Sink):
         self._frames += 1
 
     def state(self) -> dict | None:
-        """The retained state message (called by the publisher thread); None before the first frame."""
+        """The retained state message; None before the first frame.
+
+        Called only from the publisher's thread. The frame loop replaces ``_latest`` and counts
+        ``_frames`` meanwhile: each read is one reference (atomic), and a count one frame ahead
+        of the result read just before only nudges the rate.
+        """
         result = self._latest
         if result is None:
             return None
         now, frames = self.clock(), self._frames
-        with self._lock:
-            t0, f0 = self._fps_mark
-            self._fps_mark = (now, frames)
+        t0, f0 = self._fps_mark
+        self._fps_mark = (now, frames)
         fps = (frames - f0) / (now - t0) if now > t0 else 0.0
         stats, driver = result.stats, result.driver
         return json_safe(
