@@ -5,7 +5,7 @@ Usage::
     python -m conversion.experiments --group contrast runs/contrast/none runs/contrast/equalize_hist \\
         --group labels runs/labels/k3 --group final runs/emotion --out reports/emotion/experiments.json
     python -m conversion.experiments --baseline models/emotion.tflite ...   # also a TFLite model
-    python -m conversion.experiments --merge --group final runs/emotion ...  # keep the other groups
+    python -m conversion.experiments --merge --group final runs/emotion_30 ...  # keep earlier runs
 
 Every run's ``best.keras`` (the checkpoint its training selected on public_test) is measured on
 public_test only, on FER2013's labels and on FER+'s majority labels, through
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--merge",
         action="store_true",
-        help="keep the groups already in --out that are not measured again (their runs may be gone)",
+        help="keep the runs already recorded in --out that are not measured again (their folders may be gone)",
     )
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -116,18 +116,24 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.merge and args.out.is_file():
         result["groups"] = json.loads(args.out.read_text(encoding="utf-8")).get("groups", {})
+    printed = []
     for name, *runs in args.group:
-        result["groups"][name] = [summarise_run(Path(r), split.x, split.y, majority) for r in runs]
+        measured = [summarise_run(Path(r), split.x, split.y, majority) for r in runs]
+        printed += [(name, m) for m in measured]
+        # --merge: the group's runs recorded earlier stay (their run folders may be gone), a run
+        # measured again replaces its own record.
+        again = {m["run"] for m in measured}
+        kept = [r for r in result["groups"].get(name, []) if r["run"] not in again]
+        result["groups"][name] = kept + measured
     result["tflite"] = [summarise_tflite(b, split.x, split.y, majority) for b in args.baseline]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    for name, runs in result["groups"].items():
-        for r in runs:
-            pt = r["public_test"]
-            print(
-                f"{name:10s} {r['run']:40s} {json.dumps(r['contrast']):45s} FER+ {pt['ferplus_accuracy']:.4f}"
-                f"  FER2013 {pt['fer2013_accuracy']:.4f}  {r['epochs']} ep, {r['seconds_per_epoch']} s/ep"
-            )
+    for name, r in printed:
+        pt = r["public_test"]
+        print(
+            f"{name:10s} {r['run']:40s} {json.dumps(r['contrast']):45s} FER+ {pt['ferplus_accuracy']:.4f}"
+            f"  FER2013 {pt['fer2013_accuracy']:.4f}  {r['epochs']} ep, {r['seconds_per_epoch']} s/ep"
+        )
     for b in result["tflite"]:
         pt = b["public_test"]
         print(

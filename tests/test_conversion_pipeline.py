@@ -73,6 +73,28 @@ def test_train_quantize_evaluate_smoke(fer, tmp_path):
     assert set(result["ferplus"]["models"]) == {"keras", "tflite"}
     assert any(p.name.startswith("confusion_ferplus_") for p in report.iterdir())
 
+    # What the choices are made on: public_test, both protocols and where they agree; --merge keeps
+    # the runs recorded earlier (their folders gone) and replaces a run measured again.
+    from conversion import experiments
+
+    exp = tmp_path / "experiments.json"
+    earlier = {"run": "runs/gone", "public_test": {"ferplus_accuracy": 0.5}}
+    exp.write_text(json.dumps({"groups": {"final": [earlier], "contrast": [earlier]}}))
+    argv = ["--group", "final", str(out), "--baseline", str(tfl), "--data", str(fer), "--out", str(exp)]
+    assert experiments.main([*argv, "--merge"]) == 0
+    assert experiments.main([*argv, "--merge"]) == 0
+    recorded = json.loads(exp.read_text())
+    assert recorded["groups"]["contrast"] == [earlier]
+    first, again = recorded["groups"]["final"]
+    assert first == earlier and again["public_test"]["ferplus_accuracy"] >= 0.0
+    agreement = recorded["label_agreement"]
+    assert agreement["images"] == 3186 and 0.6 < agreement["agreed"] / agreement["images"] < 0.75
+    (measured,) = recorded["tflite"]
+    assert measured["public_test"]["agreed_images"] == agreement["agreed"]
+    assert 0.0 <= measured["public_test"]["agreed_accuracy"] <= 1.0
+    assert experiments.main(argv) == 0
+    assert "contrast" not in json.loads(exp.read_text())["groups"]  # without --merge: only what was measured
+
 
 @pytest.mark.train
 def test_quantize_rejects_a_small_calibration_set(fer, tmp_path):
