@@ -71,7 +71,9 @@ def decision(experiments: dict) -> str:
         " no worse on the images where FER2013's label and FER+'s majority agree. FER2013's own labels on"
         " every image are reported, not a veto: FER+'s ten annotators overturned many of them, and FER+'s"
         f" majority itself scores {pct(agreement['agreed'] / agreement['images'])} on them"
-        f" ({agreement['images']:,} images with a majority). Candidate"
+        f" ({agreement['images']:,} images with a majority). The rule before it also demanded better on"
+        " FER2013's own labels, which rewards learning the labels FER+ overturned; the 11-epoch FER+ model"
+        " of 2026-11-29 failed it on those labels alone. Candidate"
         f" `{candidate['model']}` vs `{before['model']}`: "
         + "; ".join(parts)
         + f"; FER2013's own labels {pct(new['fer2013_accuracy'])} vs {pct(old['fer2013_accuracy'])}."
