@@ -335,10 +335,12 @@ def _reproduce(w, card: Emotion) -> None:
     w("make test   # creates .venv with the train extra")
     args = ""
     if recipe.get("labels") == "ferplus":
-        defaults = {"epochs": 60, "warmup_epochs": 2.0, "patience": 15}
+        from conversion.train import parse_args  # its defaults: what `make train` runs
+
+        defaults = vars(parse_args([]))
         args = "".join(
             f" --{k.replace('_', '-')} {recipe[k]:g}"
-            for k in defaults
+            for k in ("epochs", "warmup_epochs", "patience")
             if recipe.get(k, defaults[k]) != defaults[k]
         )
     w(

@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="equalize_hist",
         help="contrast normalisation of the 48x48 crop: none, equalize_hist or clahe:CLIP:TILE",
     )
-    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine schedule)")
     p.add_argument("--warmup-epochs", type=float, default=2.0)
@@ -68,7 +68,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--convs", type=int, nargs="+", default=[1, 2, 2, 2])
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--erase-prob", type=float, default=0.5)
-    p.add_argument("--patience", type=int, default=15, help="early stopping on public_test accuracy")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=30,
+        help="early stopping on public_test accuracy (30: the whole schedule)",
+    )
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--limit", type=int, default=0, help="train on a subset of N images (smoke tests)")
     p.add_argument("--no-clean", action="store_true", help="keep duplicate and blank training images")
