@@ -72,6 +72,10 @@ def confusion(w, report: dict) -> None:
     w("")
 
 
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def tried(w, experiments: dict) -> None:
     """The public_test evidence behind each choice (contrast, labels, the run that ships)."""
     groups = experiments.get("groups", {})
@@ -79,20 +83,21 @@ def tried(w, experiments: dict) -> None:
         "contrast": "Contrast normalisation: the same short run under each option",
         "labels": "FER2013's own label as extra votes (chosen contrast)",
         "final": "The full runs",
+        "latency": "Fewer convolutions, for the 0.5 ms latency target (same recipe otherwise)",
     }
     for name, runs in groups.items():
         w(f"**{titles.get(name, name)}** (public_test; the checkpoint each run selected):\n")
         w(
             "| run | contrast | labels | network | epochs | s / epoch | FER+ majority | FER2013 labels |"
-            "\n|---|---|---|---|---|---|---|---|"
+            " int8 ms / face |\n|---|---|---|---|---|---|---|---|---|"
         )
         for r in runs:
             labels = r["labels"] + (f" + FER2013 × {r['fer2013_votes']:g}" if r.get("fer2013_votes") else "")
             pt = r["public_test"]
             w(
                 f"| `{r['run']}` | {contrast_text(r['contrast'])} | {labels} | widths {r['widths']},"
-                f" {r['params']:,} params | {r['epochs']} | {r['seconds_per_epoch']} |"
-                f" {pct(pt['ferplus_accuracy'])} | {pct(pt['fer2013_accuracy'])} |"
+                f" convs {r['convs']}, {r['params']:,} params | {r['epochs']} | {r['seconds_per_epoch']} |"
+                f" {pct(pt['ferplus_accuracy'])} | {pct(pt['fer2013_accuracy'])} | {_ms(r.get('int8_latency_ms'))} |"
             )
         w("")
         for r in runs:

@@ -73,7 +73,15 @@ def summarise_run(run: Path, x: np.ndarray, y: np.ndarray, majority: np.ndarray)
             "accuracy": [float(r["accuracy"]) for r in history],
         },
         "public_test": _accuracies(probs, y, majority),
+        # The int8 model's median latency, where the run was quantized and timed into run/int8/.
+        "int8_latency_ms": _latency(run / "int8" / "latency.json"),
     }
+
+
+def _latency(path: Path) -> float | None:
+    if not path.is_file():
+        return None
+    return float(json.loads(path.read_text(encoding="utf-8"))["one_thread"]["inference_ms"]["p50"])
 
 
 def summarise_tflite(path: Path, x: np.ndarray, y: np.ndarray, majority: np.ndarray) -> dict:
