@@ -26,7 +26,7 @@ import numpy as np
 # Beside compare_events.py; `edge_monitor` is whichever the running Python has installed.
 sys.path.append(str(Path(__file__).resolve().parent))
 
-from compare_events import load, normalize  # noqa: E402
+from compare_events import load, normalize
 
 PARITY_TOLERANCE = 1e-3  # tests/test_model_parity.py: |a - b| <= 1e-3 * max(1, |a|)
 
