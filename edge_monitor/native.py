@@ -73,11 +73,11 @@ class NativeStderrProbe:
             if not chunk:
                 break
             chunks.append(chunk)
-        lines = b"".join(chunks).splitlines(keepends=True)
-        self.text = (
-            b"".join(line for line in lines if _OPENCV_LINE.match(line)).decode("utf-8", "replace").strip()
-        )
-        others = b"".join(line for line in lines if not _OPENCV_LINE.match(line))
+        ours, theirs = [], []
+        for line in b"".join(chunks).splitlines(keepends=True):
+            (ours if _OPENCV_LINE.match(line) else theirs).append(line)
+        self.text = b"".join(ours).decode("utf-8", "replace").strip()
+        others = b"".join(theirs)
         if others:
             with contextlib.suppress(OSError):
                 os.write(2, others)

@@ -88,17 +88,17 @@ def deviations(reference: list[dict], runs: list[list[dict]]) -> dict:
     non-numeric fields that changed (a different decision or message, not a rounding)."""
     moved: dict[str, float] = {}
     decisions: dict[int, set[str]] = {}
+    a = [normalize(e) for e in reference]
     for n, events in enumerate(runs):
-        a, b = [normalize(e) for e in reference], [normalize(e) for e in events]
+        b = [normalize(e) for e in events]
         if [e["kind"] for e in a] != [e["kind"] for e in b]:
             decisions.setdefault(n, set()).add("the events' kinds or number")
             continue
         for x, y in zip(a, b, strict=True):
             nx, ny = _numbers(x), _numbers(y)
-            for key in nx.keys() | ny.keys():
-                if key in nx and key in ny:
-                    field = f"{x['kind']}.{key}"
-                    moved[field] = max(moved.get(field, 0.0), abs(nx[key] - ny[key]))
+            for key in nx.keys() & ny.keys():
+                field = f"{x['kind']}.{key}"
+                moved[field] = max(moved.get(field, 0.0), abs(nx[key] - ny[key]))
             for key in (x.keys() | y.keys()) - nx.keys() - ny.keys():
                 if x.get(key) != y.get(key) and not isinstance(x.get(key), dict):
                     decisions.setdefault(n, set()).add(f"{x['kind']}.{key}")

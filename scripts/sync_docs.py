@@ -60,6 +60,12 @@ def _drops(measured: dict) -> list[str]:
     ]
 
 
+def _trained_on(meta: dict) -> str:
+    """What a model's metadata says it was trained on."""
+    ferplus = meta["extra"].get("recipe", {}).get("labels") == "ferplus"
+    return "FER+ vote distributions" if ferplus else "FER2013 labels"
+
+
 def _other_models() -> str:
     """A sentence on the model the shipped one replaced, or on a candidate measured and not shipped
     ('' without either); which ships is decided by the rule in the model card, on public_test."""
@@ -67,9 +73,10 @@ def _other_models() -> str:
     candidate = REPO / "reports" / "emotion" / "candidate" / "evaluation.json"
     text = ""
     if replaced.is_file():
-        metrics = json.loads(replaced.read_text(encoding="utf-8"))["metrics"]
+        before = json.loads(replaced.read_text(encoding="utf-8"))
+        metrics = before["metrics"]
         text += (
-            " It replaced a model trained on FER2013's labels (int8 on private_test: FER+ majority"
+            f" It replaced a model trained on {_trained_on(before)} (int8 on private_test: FER+ majority"
             f" {100 * metrics['private_test_ferplus']['int8_accuracy']:.2f} %, FER2013 labels"
             f" {100 * metrics['private_test']['int8_accuracy']:.2f} %; kept in `reports/emotion/replaced/`)"
             " by the model card's rule, decided on public_test."
@@ -91,9 +98,7 @@ def model_block() -> str:
     meta = _load("models/emotion.json")
     latency = _load("benchmarks/results/emotion_latency.json")["one_thread"]["inference_ms"]
     recipe = meta["extra"]
-    trained = (
-        "FER+ vote distributions" if recipe.get("recipe", {}).get("labels") == "ferplus" else "FER2013 labels"
-    )
+    trained = _trained_on(meta)
     contrast = meta.get("contrast", "none")
     return "\n".join(
         [

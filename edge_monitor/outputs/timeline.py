@@ -7,6 +7,7 @@ when the picture is drawn, so the device never needs it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -55,11 +56,11 @@ def _next_t(t: np.ndarray, i: int) -> float:
 def _runs(values: Sequence) -> Iterator[tuple[int, int, object]]:
     """``(first, last, value)`` of each run of equal consecutive values: one shaded span per run,
     not per frame (an hour at 30 fps is 108,000 frames)."""
-    start = 0
-    for i in range(1, len(values) + 1):
-        if i == len(values) or values[i] != values[start]:
-            yield start, i - 1, values[start]
-            start = i
+    first = 0
+    for value, run in itertools.groupby(values):
+        last = first + sum(1 for _ in run) - 1
+        yield first, last, value
+        first = last + 1
 
 
 def _span(ax, t: np.ndarray, first: int, last: int, **style) -> None:
